@@ -1,0 +1,40 @@
+// Loads the addon and types its surface. The only file that knows the addon exists.
+// VSGD_FD_ADDON may name another build of it (the node-gyp build is tested that way).
+import bindings from 'bindings';
+
+export interface NativeLayout {
+  g: number; v: number; h: number; vh: number; tau: number; eta: number; p: number; count: number;
+}
+
+export interface EngineConfig {
+  algo: number; sparsity: number; bootstrap: number; slowStart: number; epsilon: number;
+  outlierSigmas: number; lr: number; decay: number; beta1: number; beta2: number;
+  threads: number; device: 'cpu' | 'cuda';
+}
+
+/** [touched, skipped, outliers, bootstrapping] */
+export type NativeStats = [number, number, number, number];
+
+export interface NativeEngine {
+  readonly device: string;
+  update(grads: Float32Array, n: number, extra: Float32Array | null, t: number): NativeStats;
+  probe(grads: Float32Array | null, n: number, out: Float32Array): void;
+  dispose(): void;
+}
+
+export interface CudaStatus { compiled: boolean; available: boolean; reason?: string; device?: string }
+export interface Backends { cpu: { available: true; openmp: boolean }; cuda: CudaStatus }
+
+interface Addon {
+  Engine: new (config: EngineConfig, theta: Float32Array, state: Float32Array) => NativeEngine;
+  backends(): Backends;
+  layout(algo: number, sparsity: number): NativeLayout;
+}
+
+function load(): Addon {
+  const override = process.env.VSGD_FD_ADDON;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return override ? require(override) : bindings('vsgd');
+}
+
+export const addon: Addon = load();

@@ -1,0 +1,264 @@
+// What every optimizer shares: one native engine over the caller's theta and a state buffer
+// that JavaScript allocates and the addon writes through; checks, step(), save/load, dispose.
+import * as check from '../check';
+import { decode, encode } from '../checkpoint';
+import { addon, type EngineConfig, type NativeEngine, type NativeLayout } from '../native';
+import { resolve, type Schema } from '../options';
+
+export interface StepInfo {
+  /** index of this update (0 for the first) */
+  step: number;
+  /** gradient rows used */
+  rows: number;
+  /** whether curvature rows (shifted or supplied) entered this update */
+  curvature: boolean;
+  /** coordinates whose statistics or parameter changed */
+  touched: number;
+  /** coordinates left as they were because an input or a result was not finite */
+  skipped: number;
+  /** coordinates whose batch hit the outlier rule (memory widened) */
+  outliers: number;
+  /** coordinates still gathering bootstrap statistics after this update */
+  bootstrapping: number;
+}
+
+/** Fills `out` (rows x d, row-major) with per-sample gradients at `at`, or returns such an array.
+ * VSGD also receives `curvature` rows to fill when curvature is due. */
+export type GradientFn = (at: Float32Array, out: Float32Array, curvature?: Float32Array) => void | Float32Array;
+
+export interface AlgoDef {
+  id: number;
+  name: string;
+  schema: Schema;
+  /** public state name -> field of the core layout */
+  fields: Record<string, Exclude<keyof NativeLayout, 'count'>>;
+  /** what the second row argument of update() is */
+  extra: 'shifted' | 'curvature' | null;
+  /** options passed to the engine (beyond those named in the schema) */
+  config(o: Options): Partial<EngineConfig>;
+}
+
+export type Options = Record<string, number | string | undefined>;
+export interface LoadOverrides { device?: 'auto' | 'cpu' | 'cuda'; threads?: number }
+
+const SPARSITY: Record<string, number> = { none: 0, instance: 1, global: 2 };
+
+function resolveDevice(device: string): 'cpu' | 'cuda' {
+  if (device === 'auto') return addon.backends().cuda.available ? 'cuda' : 'cpu';
+  return device as 'cpu' | 'cuda';
+}
+
+export abstract class Optimizer {
+  /** the caller's parameters, updated in place */
+  readonly theta: Float32Array;
+  readonly d: number;
+  readonly options: Readonly<Options>;
+  readonly #def: AlgoDef;
+  #engine: NativeEngine | null;
+  readonly #state: Float32Array;
+  readonly #views: Record<string, Float32Array>;
+  #busy: string | null = null;
+  #steps = 0;
+  #boot: number;
+  #probed = false;
+  #buffers: Record<string, Float32Array> = {};
+
+  protected constructor(def: AlgoDef, theta: unknown, options: unknown) {
+    this.#def = def;
+    const t = check.float32(theta, 'theta');
+    if (t.length === 0) throw new RangeError(check.expected('a Float32Array with at least one element', 'theta', t));
+    const o = resolve(def.name, def.schema, options);
+    this.theta = t;
+    this.d = t.length;
+    this.options = Object.freeze(o);
+    const sparsity = SPARSITY[(o.sparsity as string) ?? 'none'];
+    const layout = addon.layout(def.id, sparsity);
+    this.#state = new Float32Array(layout.count * this.d);
+    this.#views = {};
+    for (const [name, field] of Object.entries(def.fields)) {
+      const slot = layout[field];
+      if (slot >= 0) this.#views[name] = this.#state.subarray(slot * this.d, (slot + 1) * this.d);
+    }
+    this.#boot = def.extra ? this.d : 0;
+    const config: EngineConfig = {
+      algo: def.id, sparsity, bootstrap: 1, slowStart: 1, epsilon: 1e-5, outlierSigmas: 0,
+      lr: 0, decay: 0, beta1: 0, beta2: 0,
+      threads: (o.threads as number | undefined) ?? 0,
+      device: resolveDevice(o.device as string),
+      ...def.config(o),
+    };
+    this.#engine = new addon.Engine(config, this.theta, this.#state);
+  }
+
+  /** 'cpu' or 'cuda': where the steps run */
+  get device(): string {
+    return this.#engine ? this.#engine.device : 'disposed';
+  }
+  /** updates done so far */
+  get steps(): number {
+    return this.#steps;
+  }
+  /** true while some coordinate still gathers bootstrap statistics */
+  get bootstrapping(): boolean {
+    return this.#boot > 0;
+  }
+  /** whether the next update must come with curvature rows */
+  get needsCurvature(): boolean {
+    if (!this.#def.extra) return false;
+    const every = this.options.curvatureEvery as number;
+    return this.#steps % every === 0 || (this.options.sparsity === 'none' && this.#boot > 0);
+  }
+  /** zero-copy views of the optimizer state, named as in docs/algorithm.md */
+  get state(): Readonly<Record<string, Float32Array>> {
+    this.#guard('state');
+    return this.#views;
+  }
+
+  /** One update from n gradient rows (row-major, n x d) and, for vSGD-fd, the shifted rows
+   * (gradients of the same samples at the point probe() returned) or, for VSGD, curvature rows. */
+  update(grads: Float32Array, extra?: Float32Array): StepInfo {
+    this.#guard('update');
+    return this.#update(grads, extra);
+  }
+
+  /** Calls fn for the gradients at theta (and at the probe point when curvature is due),
+   * then updates. fn must not call this optimizer. */
+  step(fn: GradientFn): StepInfo {
+    this.#guard('step');
+    if (typeof fn !== 'function') throw new TypeError(check.expected('a function', 'fn', fn));
+    const n = this.options.minibatch as number;
+    const size = n * this.d;
+    let grads: Float32Array;
+    let extra: Float32Array | undefined;
+    this.#busy = 'step';
+    try {
+      const due = this.needsCurvature;
+      if (this.#def.extra === 'curvature') {
+        const curv = due ? this.#buffer('curvature', size) : undefined;
+        grads = this.#call(fn, this.theta, this.#buffer('grads', size), curv, n);
+        extra = curv;
+      } else {
+        grads = this.#call(fn, this.theta, this.#buffer('grads', size), undefined, n);
+        if (due && this.#def.extra === 'shifted') {
+          const at = this.#probe(grads);
+          extra = this.#call(fn, at, this.#buffer('shifted', size), undefined, n);
+        }
+      }
+    } finally {
+      this.#busy = null;
+    }
+    return this.#update(grads, extra);
+  }
+
+  /** Serializes options, counters and state (not theta): versioned and checksummed. */
+  save(): Uint8Array {
+    this.#guard('save');
+    return encode({ algo: this.#def.id, d: this.d, steps: this.#steps, options: { ...this.options }, state: this.#state });
+  }
+
+  /** Frees the native engine; any later call throws. */
+  dispose(): void {
+    if (this.#busy) throw new Error(`${this.#def.name}.dispose() was called from inside ${this.#busy}(); call it afterwards`);
+    this.#engine?.dispose();
+    this.#engine = null;
+    this.#buffers = {};
+  }
+
+  protected probePoint(grads?: Float32Array): Float32Array {
+    this.#guard('probe');
+    return this.#probe(grads);
+  }
+
+  /** Shared by the subclasses' static load(). */
+  protected static restore<T extends Optimizer>(
+    make: (theta: Float32Array, options: Options) => T,
+    def: AlgoDef,
+    theta: unknown,
+    bytes: unknown,
+    overrides: LoadOverrides = {},
+  ): T {
+    const t = check.float32(theta, 'theta');
+    const c = decode(bytes);
+    if (c.algo !== def.id) throw new Error(`Invalid checkpoint: it was saved by another algorithm (id ${c.algo}), not ${def.name}`);
+    if (c.d !== t.length) throw new RangeError(`Invalid checkpoint: it holds d = ${c.d} coordinates but theta has length ${t.length}`);
+    for (const key of Object.keys(overrides)) {
+      if (key !== 'device' && key !== 'threads') throw new TypeError(`Unknown load override ${JSON.stringify(key)}; known: device, threads`);
+    }
+    const options = { ...(c.options as Options), ...overrides };
+    const opt = make(t, options);
+    if (opt.#state.length !== c.state.length) {
+      opt.dispose();
+      throw new Error(`Invalid checkpoint: ${c.state.length} state floats where ${def.name} keeps ${opt.#state.length}`);
+    }
+    opt.#state.set(c.state);
+    opt.#steps = c.steps;
+    if (def.extra) {
+      const tau = opt.#views.tau;
+      let boot = 0;
+      for (let i = 0; i < tau.length; i++) boot += tau[i] <= 0 ? 1 : 0;
+      opt.#boot = boot;
+    }
+    return opt;
+  }
+
+  #guard(method: string): NativeEngine {
+    const name = `${this.#def.name}.${method}()`;
+    if (!this.#engine) throw new Error(`${name}: this optimizer was disposed`);
+    if (this.#busy) throw new Error(`${name} was called from inside ${this.#busy}()'s callback; re-entrant calls are refused`);
+    if (this.theta.length !== this.d) {
+      throw new Error(`${name}: theta was detached or transferred (length ${this.d} expected, ${this.theta.length} now)`);
+    }
+    return this.#engine;
+  }
+
+  #buffer(key: string, size: number): Float32Array {
+    let b = this.#buffers[key];
+    if (!b || b.length !== size) this.#buffers[key] = b = new Float32Array(size);
+    return b;
+  }
+
+  #call(fn: GradientFn, at: Float32Array, out: Float32Array, curv: Float32Array | undefined, n: number): Float32Array {
+    const r = curv ? fn(at, out, curv) : fn(at, out);
+    if (r === undefined) return out;
+    if (r instanceof Promise) throw new TypeError('The step callback returned a Promise; it must fill `out` synchronously');
+    check.rows(r, 'the array returned by the step callback', this.d, n);
+    return r;
+  }
+
+  #probe(grads?: Float32Array): Float32Array {
+    const engine = this.#engine as NativeEngine;
+    let n = 0;
+    if (grads !== undefined) n = check.rows(grads, 'grads', this.d);
+    else if (this.#boot > 0) {
+      throw new TypeError(check.expected('the gradient rows of this step (the probe offset is their mean while bootstrapping)', 'grads', grads));
+    }
+    const out = this.#buffer('probe', this.d);
+    engine.probe(grads ?? null, n, out);
+    this.#probed = true;
+    return out;
+  }
+
+  #update(grads: Float32Array, extra: Float32Array | undefined): StepInfo {
+    const engine = this.#guard('update');
+    const name = this.#def.name;
+    const n = check.rows(grads, 'grads', this.d);
+    const kind = this.#def.extra;
+    if (extra !== undefined && extra !== null) {
+      if (!kind) throw new TypeError(check.expected('no second argument', `${name}.update()`, extra));
+      check.rows(extra, kind, this.d, n);
+      if (kind === 'shifted' && !this.#probed) {
+        throw new Error(`${name}.update(): shifted rows were passed but probe() was not called since the last update; ` +
+          'they must be gradients at the point probe() returns');
+      }
+    } else if (this.needsCurvature) {
+      const why = this.#boot > 0 && this.options.sparsity === 'none' ? 'the optimizer is bootstrapping' : `curvatureEvery = ${this.options.curvatureEvery}`;
+      throw new TypeError(check.expected(`a Float32Array of ${kind} rows (curvature is due on this step: ${why})`, kind as string, extra));
+    }
+    const [touched, skipped, outliers, bootstrapping] = engine.update(grads, n, extra ?? null, this.#steps);
+    const info: StepInfo = { step: this.#steps, rows: n, curvature: !!extra, touched, skipped, outliers, bootstrapping };
+    this.#steps++;
+    this.#boot = bootstrapping;
+    this.#probed = false;
+    return info;
+  }
+}

@@ -1,0 +1,432 @@
+// Float64 reference for the optimizer kernels (vSGD-fd, vSGD with supplied curvature, baselines).
+//
+// This file is deliberately independent of the native code: it re-derives every update from
+// shared/SPEC.md plus the project conventions, in plain double arithmetic, so that the tests can
+// compare the float32 kernels against it. It favours clarity over speed: one coordinate at a time,
+// candidates computed first and committed only if they are all representable (the kernel stores
+// float32, so "skip on overflow" must be decided on the same values).
+
+export type Algo = 'vsgdfd' | 'vsgd' | 'sgd' | 'adagrad' | 'natural' | 'adam';
+export type Sparsity = 'none' | 'instance' | 'global';
+
+export interface RefOptions {
+  algo: Algo;
+  sparsity: Sparsity; // used only by vsgdfd and vsgd
+  bootstrap: number; // n0: samples gathered before a coordinate moves
+  slowStart: number; // C: over-estimation factor applied when bootstrap ends
+  epsilon: number; // ε (vSGD: 1e-5; adam callers pass 1e-8)
+  outlierSigmas: number; // k, 0 disables the outlier test
+  lr: number; // baselines: eta0
+  decay: number; // SGD's gamma
+  beta1: number; // adam
+  beta2: number; // adam
+}
+
+export interface RefState {
+  g: Float64Array;
+  v: Float64Array;
+  h: Float64Array;
+  vh: Float64Array;
+  tau: Float64Array;
+  eta: Float64Array;
+  p: Float64Array;
+}
+
+export interface RefStats {
+  touched: number;
+  skipped: number;
+  outliers: number;
+  bootstrapping: number;
+}
+
+/** Largest finite float32; anything beyond it would become Infinity when the kernel stores it. */
+const FLT_MAX = 3.4028234663852886e38;
+
+/** A candidate value is storable iff it is finite in float64 and does not overflow float32. */
+function storable(x: number): boolean {
+  return Number.isFinite(x) && Math.abs(x) <= FLT_MAX;
+}
+
+function allStorable(xs: number[]): boolean {
+  for (const x of xs) if (!storable(x)) return false;
+  return true;
+}
+
+export function refState(d: number): RefState {
+  return {
+    g: new Float64Array(d),
+    v: new Float64Array(d),
+    h: new Float64Array(d),
+    vh: new Float64Array(d),
+    tau: new Float64Array(d),
+    eta: new Float64Array(d),
+    p: new Float64Array(d),
+  };
+}
+
+export function refCloneState(s: RefState): RefState {
+  return {
+    g: Float64Array.from(s.g),
+    v: Float64Array.from(s.v),
+    h: Float64Array.from(s.h),
+    vh: Float64Array.from(s.vh),
+    tau: Float64Array.from(s.tau),
+    eta: Float64Array.from(s.eta),
+    p: Float64Array.from(s.p),
+  };
+}
+
+function isVsgdFamily(algo: Algo): boolean {
+  return algo === 'vsgdfd' || algo === 'vsgd';
+}
+
+/**
+ * Whether row j is active for coordinate i. Dense mode uses every row; sparse modes use the rows
+ * whose gradient is non-zero (`!== 0`, so NaN counts as non-zero and reaches the skip rule).
+ */
+function active(o: RefOptions, grads: ArrayLike<number>, j: number, d: number, i: number): boolean {
+  return o.sparsity === 'none' || grads[j * d + i] !== 0;
+}
+
+function checkSizes(name: string, a: ArrayLike<number>, need: number): void {
+  if (a.length < need) throw new RangeError(`${name} has ${a.length} entries, needs ${need}`);
+}
+
+/**
+ * Probe offset δ_i. Past bootstrap it is g_i; during bootstrap it is the mean of every gradient
+ * seen so far including the current active rows (SPEC "Bootstrap"). Then the ε-guard keeps |δ| ≥ ε
+ * so the finite difference never divides by (nearly) zero; sign(0) = sign(-0) = +1.
+ */
+function probeOffset(
+  o: RefOptions,
+  s: RefState,
+  grads: ArrayLike<number> | null,
+  n: number,
+  d: number,
+  i: number,
+): number {
+  const eps = o.epsilon;
+  let delta: number;
+  if (s.tau[i] > 0) {
+    delta = s.g[i];
+  } else {
+    const seen = -s.tau[i];
+    let m = 0;
+    let sum = 0;
+    if (grads !== null) {
+      for (let j = 0; j < n; j++) {
+        if (!active(o, grads, j, d, i)) continue;
+        m++;
+        sum += grads[j * d + i];
+      }
+    }
+    const tot = seen + m;
+    delta = tot === 0 ? 0 : (seen * s.g[i] + sum) / tot;
+  }
+  // `delta < 0` is false for both +0 and -0, so both get +ε. NaN passes through unchanged.
+  if (Math.abs(delta) < eps) delta = delta < 0 ? -eps : eps;
+  return delta;
+}
+
+/** θ + δ per coordinate: where the caller evaluates the shifted gradient rows (vsgdfd only). */
+export function refProbe(
+  o: RefOptions,
+  theta: ArrayLike<number>,
+  s: RefState,
+  grads: ArrayLike<number> | null,
+  n: number,
+  d: number,
+): Float64Array {
+  if (o.algo !== 'vsgdfd') throw new Error(`refProbe: only vsgdfd probes, not ${o.algo}`);
+  checkSizes('theta', theta, d);
+  if (grads !== null) checkSizes('grads', grads, n * d);
+  const out = new Float64Array(d);
+  for (let i = 0; i < d; i++) out[i] = theta[i] + probeOffset(o, s, grads, n, d, i);
+  return out;
+}
+
+/**
+ * One update over n rows. Mutates theta and s in place; returns the per-update counters.
+ * `t` is the number of updates done before this one (only the baselines use it).
+ */
+export function refUpdate(
+  o: RefOptions,
+  theta: Float64Array,
+  s: RefState,
+  grads: ArrayLike<number>,
+  extra: ArrayLike<number> | null,
+  n: number,
+  d: number,
+  t: number,
+): RefStats {
+  checkSizes('theta', theta, d);
+  checkSizes('grads', grads, n * d);
+  if (extra !== null) checkSizes('extra', extra, n * d);
+  const stats: RefStats = { touched: 0, skipped: 0, outliers: 0, bootstrapping: 0 };
+
+  if (!isVsgdFamily(o.algo)) {
+    for (let i = 0; i < d; i++) baselineCoordinate(o, theta, s, grads, n, d, t, i, stats);
+    return stats; // baselines never bootstrap
+  }
+
+  for (let i = 0; i < d; i++) vsgdCoordinate(o, theta, s, grads, extra, n, d, i, stats);
+  for (let i = 0; i < d; i++) if (s.tau[i] <= 0) stats.bootstrapping++;
+  return stats;
+}
+
+function vsgdCoordinate(
+  o: RefOptions,
+  theta: Float64Array,
+  s: RefState,
+  grads: ArrayLike<number>,
+  extra: ArrayLike<number> | null,
+  n: number,
+  d: number,
+  i: number,
+  stats: RefStats,
+): void {
+  const fd = o.algo === 'vsgdfd';
+  const eps = o.epsilon;
+
+  // Gather the active rows' gradient sums and note anything non-finite.
+  let m = 0;
+  let sumG = 0;
+  let sumG2 = 0;
+  let bad = false;
+  for (let j = 0; j < n; j++) {
+    if (!active(o, grads, j, d, i)) continue;
+    const x = grads[j * d + i];
+    m++;
+    if (!Number.isFinite(x)) bad = true;
+    if (extra !== null && !Number.isFinite(extra[j * d + i])) bad = true;
+    sumG += x;
+    sumG2 += x * x;
+  }
+  if (m === 0) return; // no data for this coordinate: untouched
+
+  const tau = s.tau[i];
+  // A bootstrapping coordinate cannot learn anything without curvature rows; this is a normal
+  // "not due" situation, not an error, so it is not counted as skipped (checked before `bad`).
+  if (tau <= 0 && extra === null) return;
+  if (bad) {
+    stats.skipped++;
+    return;
+  }
+
+  // Per-sample curvature sums over the same active rows.
+  let sumC = 0;
+  let sumC2 = 0;
+  if (extra !== null) {
+    // δ from the state *before* this update, exactly as refProbe gave it to the caller.
+    const absDelta = fd ? Math.abs(probeOffset(o, s, grads, n, d, i)) : 1;
+    for (let j = 0; j < n; j++) {
+      if (!active(o, grads, j, d, i)) continue;
+      const k = j * d + i;
+      const c = fd ? Math.abs(grads[k] - extra[k]) / absDelta : Math.abs(extra[k]);
+      sumC += c;
+      sumC2 += c * c;
+    }
+  }
+
+  const g = s.g[i];
+  const v = s.v[i];
+  const h = s.h[i];
+  const vh = s.vh[i];
+  const p = s.p[i];
+  const global = o.sparsity === 'global';
+
+  if (tau <= 0) {
+    // Bootstrap: running plain means over every sample seen so far; θ does not move.
+    const seen = -tau;
+    const tot = seen + m;
+    const ng = (seen * g + sumG) / tot;
+    let nv = (seen * v + sumG2) / tot;
+    let nh = (seen * h + sumC) / tot;
+    let nvh = fd ? (seen * vh + sumC2) / tot : vh;
+    const np = global ? p + (m / n - p) * (m / tot) : p;
+    let ntau: number;
+    if (tot >= o.bootstrap) {
+      // End of bootstrap: inflate the second moments so the first rates start small.
+      const C = o.slowStart;
+      nv = C * (nv + eps);
+      nh = C * (nh + eps);
+      if (fd) nvh = C * C * (nvh + eps);
+      ntau = tot;
+    } else {
+      ntau = -tot;
+    }
+    const written = [ng, nv, nh, ntau];
+    if (fd) written.push(nvh);
+    if (global) written.push(np);
+    if (!allStorable(written)) {
+      stats.skipped++;
+      return;
+    }
+    s.g[i] = ng;
+    s.v[i] = nv;
+    s.h[i] = nh;
+    s.vh[i] = nvh;
+    s.p[i] = np;
+    s.tau[i] = ntau;
+    stats.touched++;
+    return;
+  }
+
+  // Regular step: batch means over the m active rows.
+  const gm = sumG / m;
+  const q = sumG2 / m;
+  const cm = sumC / m;
+  const c2 = sumC2 / m;
+
+  // Outlier test: a batch far from the running estimate enlarges the memory's share of the new
+  // sample (τ + 1 makes r larger) so the averages can catch up quickly.
+  let t = tau;
+  let outlier = false;
+  const k = o.outlierSigmas;
+  if (k > 0) {
+    const gradOut = Math.abs(gm - g) > k * Math.sqrt(Math.max(v - g * g, 0));
+    const curvOut = fd && extra !== null && Math.abs(cm - h) > k * Math.sqrt(Math.max(vh - h * h, 0));
+    if (gradOut || curvOut) {
+      t += 1;
+      outlier = true;
+    }
+  }
+
+  const r = 1 / t;
+  const ng = (1 - r) * g + r * gm;
+  const nv = (1 - r) * v + r * q;
+  let nh = h;
+  let nvh = vh;
+  if (extra !== null) {
+    nh = (1 - r) * h + r * cm;
+    if (fd) nvh = (1 - r) * vh + r * c2;
+  }
+  const np = global ? (1 - r) * p + (r * m) / n : p;
+
+  // Effective minibatch size: dense n, instance m_i, global the long-run clamp(n·p, 1, n).
+  let ne: number;
+  if (o.sparsity === 'none') ne = n;
+  else if (o.sparsity === 'instance') ne = m;
+  else ne = Math.min(Math.max(n * np, 1), n);
+
+  const g2 = ng * ng;
+  const base = (ne * g2) / (nv + (ne - 1) * g2 + eps);
+  const eta = fd ? ((nh + eps) / (nvh + eps)) * base : base / (nh + eps);
+  const ntau = (1 - g2 / (nv + eps)) * t + 1;
+  const nth = theta[i] - (eta * sumG) / ne;
+
+  const written = [ng, nv, ntau, eta, nth];
+  if (extra !== null) {
+    written.push(nh);
+    if (fd) written.push(nvh);
+  }
+  if (global) written.push(np);
+  if (!allStorable(written)) {
+    stats.skipped++;
+    return; // the outlier (if any) is not counted either: nothing happened
+  }
+  s.g[i] = ng;
+  s.v[i] = nv;
+  s.h[i] = nh;
+  s.vh[i] = nvh;
+  s.p[i] = np;
+  s.tau[i] = ntau;
+  s.eta[i] = eta;
+  theta[i] = nth;
+  stats.touched++;
+  if (outlier) stats.outliers++;
+}
+
+function baselineCoordinate(
+  o: RefOptions,
+  theta: Float64Array,
+  s: RefState,
+  grads: ArrayLike<number>,
+  n: number,
+  d: number,
+  t: number,
+  i: number,
+  stats: RefStats,
+): void {
+  if (n === 0) return; // no rows: nothing to do (m = n = 0 means untouched)
+  const eps = o.epsilon;
+  let sumG = 0;
+  let sumG2 = 0;
+  let bad = false;
+  for (let j = 0; j < n; j++) {
+    const x = grads[j * d + i];
+    if (!Number.isFinite(x)) bad = true;
+    sumG += x;
+    sumG2 += x * x;
+  }
+  if (bad) {
+    stats.skipped++;
+    return;
+  }
+  const gm = sumG / n;
+  const q = sumG2 / n;
+
+  let ng = s.g[i];
+  let nv = s.v[i];
+  let nth: number;
+  const written: number[] = [];
+  switch (o.algo) {
+    case 'sgd':
+      nth = theta[i] - (o.lr / (1 + o.decay * t)) * gm;
+      break;
+    case 'adagrad':
+      nv = s.v[i] + gm * gm; // running sum of squared mean gradients
+      nth = theta[i] - (o.lr * gm) / (Math.sqrt(nv) + eps);
+      written.push(nv);
+      break;
+    case 'natural': {
+      // Diagonal empirical Fisher: average of q with memory growing to 100 updates.
+      const r = 1 / Math.min(t + 1, 100);
+      nv = (1 - r) * s.v[i] + r * q;
+      nth = theta[i] - (o.lr * gm) / (nv + eps);
+      written.push(nv);
+      break;
+    }
+    case 'adam': {
+      ng = o.beta1 * s.g[i] + (1 - o.beta1) * gm;
+      nv = o.beta2 * s.v[i] + (1 - o.beta2) * gm * gm;
+      const gHat = ng / (1 - Math.pow(o.beta1, t + 1));
+      const vHat = nv / (1 - Math.pow(o.beta2, t + 1));
+      nth = theta[i] - (o.lr * gHat) / (Math.sqrt(vHat) + eps);
+      written.push(ng, nv);
+      break;
+    }
+    default:
+      throw new Error(`unknown algo ${String(o.algo)}`);
+  }
+  written.push(nth);
+  if (!allStorable(written)) {
+    stats.skipped++;
+    return;
+  }
+  s.g[i] = ng;
+  s.v[i] = nv;
+  theta[i] = nth;
+  stats.touched++;
+}
+
+// ---- Seeded randomness for tests -----------------------------------------------------------
+
+/** mulberry32: tiny 32-bit-state generator, uniform in [0, 1). Deterministic per seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let z = a;
+    z = Math.imul(z ^ (z >>> 15), z | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Standard normal via Box–Muller (uses two uniforms, returns one value; no hidden cache). */
+export function gauss(r: () => number): number {
+  const u1 = 1 - r(); // in (0, 1], so the log is finite
+  const u2 = r();
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+}
