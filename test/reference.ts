@@ -123,7 +123,10 @@ function probeOffset(
     const tot = seen + m;
     delta = tot === 0 ? 0 : (seen * s.g[i] + sum) / tot;
   }
-  // `delta < 0` is false for both +0 and -0, so both get +ε. NaN passes through unchanged.
+  // A non-finite (or float32-overflowing) mean comes from bad inputs; the coordinate is skipped
+  // by the update anyway, and +ε keeps the probe point finite.
+  if (!storable(delta)) delta = eps;
+  // `delta < 0` is false for both +0 and -0, so both get +ε.
   if (Math.abs(delta) < eps) delta = delta < 0 ? -eps : eps;
   return delta;
 }

@@ -89,11 +89,14 @@ VSGD_HD void store(const Layout& L, float* s, size_t d, size_t i, const Coord& c
   if (L.p >= 0) s[L.p * d + i] = c.p;
 }
 
-// Batch sums of one coordinate over its active rows.
+// Batch sums of one coordinate over its active rows. Summed in double: a mean that is small
+// against its terms (noisy gradients) would otherwise lose digits, and sums of squares of
+// large float32 values would overflow before the mean is formed.
+using acc_t = double;
 struct Acc {
-  float m;       // active rows
-  float s1, s2;  // sum of gradients, of squared gradients
-  float c1, c2;  // sum of curvatures, of squared curvatures
+  acc_t m;       // active rows
+  acc_t s1, s2;  // sum of gradients, of squared gradients
+  acc_t c1, c2;  // sum of curvatures, of squared curvatures
   bool bad;      // a non-finite input among the active rows
 };
 
@@ -113,9 +116,9 @@ VSGD_HD bool active(int sparsity, float x) { return sparsity == kDense || x != 0
 
 VSGD_HD void acc_grad(Acc& a, int sparsity, float x) {
   if (!active(sparsity, x)) return;
-  a.m += 1.0f;
+  a.m += 1.0;
   a.s1 += x;
-  a.s2 += x * x;
+  a.s2 += (acc_t)x * x;
   a.bad |= !finite(x);
 }
 
@@ -124,9 +127,10 @@ VSGD_HD void acc_grad(Acc& a, int sparsity, float x) {
 VSGD_HD float probe_offset(const Coord& c, const Acc& a, float eps) {
   float delta = c.g;
   if (c.tau <= 0.0f) {
-    const float seen = -c.tau, total = seen + a.m;
-    delta = total > 0.0f ? (seen * c.g + a.s1) / total : 0.0f;
+    const acc_t seen = -c.tau, total = seen + a.m;
+    delta = total > 0.0 ? (float)((seen * c.g + a.s1) / total) : 0.0f;
   }
+  if (!finite(delta)) delta = eps;  // bad inputs: the update skips this coordinate anyway
   if (fabsf(delta) < eps) delta = delta < 0.0f ? -eps : eps;
   return delta;
 }
@@ -134,7 +138,7 @@ VSGD_HD float probe_offset(const Coord& c, const Acc& a, float eps) {
 // Curvature sample of one row: finite difference (vSGD-fd) or supplied value (vSGD).
 VSGD_HD void acc_curv(Acc& a, int algo, int sparsity, float x, float extra, float inv_delta) {
   if (!active(sparsity, x)) return;
-  const float c = algo == kVsgdFd ? fabsf(x - extra) * inv_delta : fabsf(extra);
+  const acc_t c = algo == kVsgdFd ? (acc_t)fabsf(x - extra) * inv_delta : fabsf(extra);
   a.c1 += c;
   a.c2 += c * c;
   a.bad |= !finite(extra);
@@ -148,7 +152,7 @@ VSGD_HD bool all_finite(const Coord& c, float theta) {
 // vSGD-fd and vSGD: one step of one coordinate. `curv` says whether curvature rows came.
 VSGD_HD unsigned apply_vsgd(const Params& P, Coord& s, float& theta, const Acc& a, float n, bool curv) {
   const unsigned boot = s.tau <= 0.0f ? kBootstrapping : 0u;
-  if (a.m == 0.0f) return boot;                 // no active row: untouched
+  if (a.m == 0.0) return boot;                  // no active row: untouched
   if (boot && !curv) return boot;               // bootstrap gathers curvature with every sample
   if (a.bad) return kSkipped | boot;            // non-finite input never enters state
   const bool fd = P.algo == kVsgdFd;
@@ -157,26 +161,26 @@ VSGD_HD unsigned apply_vsgd(const Params& P, Coord& s, float& theta, const Acc& 
   float th = theta;
   unsigned flags = kTouched;
   if (boot) {
-    const float seen = -t.tau, total = seen + a.m;
-    t.g = (seen * t.g + a.s1) / total;
-    t.v = (seen * t.v + a.s2) / total;
-    t.h = (seen * t.h + a.c1) / total;
-    if (fd) t.vh = (seen * t.vh + a.c2) / total;
-    if (P.sparsity == kGlobal) t.p += (a.m / n - t.p) * (a.m / total);
+    const acc_t seen = -t.tau, total = seen + a.m;
+    t.g = (float)((seen * t.g + a.s1) / total);
+    t.v = (float)((seen * t.v + a.s2) / total);
+    t.h = (float)((seen * t.h + a.c1) / total);
+    if (fd) t.vh = (float)((seen * t.vh + a.c2) / total);
+    if (P.sparsity == kGlobal) t.p += (float)((a.m / n - t.p) * (a.m / total));
     if (total >= P.bootstrap) {
       // over-estimates make the first rates small (slow start)
       const float C = P.slow_start;
       t.v = C * (t.v + eps);
       t.h = C * (t.h + eps);
       if (fd) t.vh = C * C * (t.vh + eps);
-      t.tau = total;
+      t.tau = (float)total;
     } else {
-      t.tau = -total;
+      t.tau = (float)-total;
       flags |= kBootstrapping;
     }
   } else {
-    const float inv_m = 1.0f / a.m;
-    const float gb = a.s1 * inv_m, q = a.s2 * inv_m, cb = a.c1 * inv_m, c2 = a.c2 * inv_m;
+    const float m = (float)a.m;
+    const float gb = (float)(a.s1 / a.m), q = (float)(a.s2 / a.m), cb = (float)(a.c1 / a.m), c2 = (float)(a.c2 / a.m);
     const float k = P.outlier_sigmas;
     if (k > 0.0f) {
       bool out = fabsf(gb - t.g) > k * sqrtf(fmaxf(t.v - t.g * t.g, 0.0f));
@@ -194,16 +198,16 @@ VSGD_HD unsigned apply_vsgd(const Params& P, Coord& s, float& theta, const Acc& 
       if (fd) t.vh = (1.0f - r) * t.vh + r * c2;
     }
     float ne = n;
-    if (P.sparsity == kInstance) ne = a.m;
+    if (P.sparsity == kInstance) ne = m;
     if (P.sparsity == kGlobal) {
-      t.p = (1.0f - r) * t.p + r * (a.m / n);
+      t.p = (1.0f - r) * t.p + r * (m / n);
       ne = fminf(fmaxf(n * t.p, 1.0f), n);
     }
     const float g2 = t.g * t.g;
     const float base = ne * g2 / (t.v + (ne - 1.0f) * g2 + eps);
     const float eta = fd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
     t.tau = (1.0f - g2 / (t.v + eps)) * t.tau + 1.0f;
-    th = theta - eta * (a.s1 / ne);
+    th = theta - eta * (float)(a.s1 / ne);
     t.eta = eta;
   }
   if (!all_finite(t, th)) return kSkipped | boot;  // overflow: keep the old values
@@ -215,8 +219,8 @@ VSGD_HD unsigned apply_vsgd(const Params& P, Coord& s, float& theta, const Acc& 
 // The baselines step with the plain mean over all rows.
 VSGD_HD unsigned apply_baseline(const Params& P, Coord& s, float& theta, const Acc& a) {
   if (a.bad) return kSkipped;
-  if (a.m == 0.0f) return 0u;
-  const float gb = a.s1 / a.m;
+  if (a.m == 0.0) return 0u;
+  const float gb = (float)(a.s1 / a.m);
   Coord t = s;
   float th = theta;
   switch (P.algo) {
@@ -228,7 +232,7 @@ VSGD_HD unsigned apply_baseline(const Params& P, Coord& s, float& theta, const A
       th = theta - P.lr * gb / (sqrtf(t.v) + P.eps);
       break;
     case kNatural:
-      t.v = (1.0f - P.rate) * t.v + P.rate * (a.s2 / a.m);
+      t.v = (1.0f - P.rate) * t.v + P.rate * (float)(a.s2 / a.m);
       th = theta - P.lr * gb / (t.v + P.eps);
       break;
     case kAdam: {
