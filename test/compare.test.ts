@@ -118,7 +118,13 @@ function run(sc: Scenario, seed: number): string[] {
     if (info.touched !== want.touched && Math.abs(info.touched - want.touched) > borderline) problems.push(`step ${step}: touched ${info.touched} vs ${want.touched}`);
     if (info.skipped !== want.skipped) problems.push(`step ${step}: skipped ${info.skipped} vs ${want.skipped}`);
     if (Math.abs(info.outliers - want.outliers) > borderline) problems.push(`step ${step}: outliers ${info.outliers} vs ${want.outliers}`);
-    if (info.bootstrapping !== want.bootstrapping) problems.push(`step ${step}: bootstrapping ${info.bootstrapping} vs ${want.bootstrapping}`);
+    if (info.bootstrapping !== want.bootstrapping) {
+      const tau = opt.state.tau;
+      const which = Array.from(tau.keys()).filter((i) => (tau[i] <= 0) !== (state.tau[i] <= 0))
+        .map((i) => `${i}: tau ${tau[i]} vs ${state.tau[i]} (before ${before.tau[i]})`);
+      const own = tau.filter((x) => x <= 0).length;
+      problems.push(`step ${step}: bootstrapping ${info.bootstrapping} vs ${want.bootstrapping} (native state has ${own}); ${which.join(', ')}`);
+    }
     if (info.rows !== n || info.curvature !== !!given) problems.push(`step ${step}: info ${JSON.stringify(info)}`);
   }
   opt.dispose();

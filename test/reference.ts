@@ -315,7 +315,9 @@ function vsgdCoordinate(
   const g2 = ng * ng;
   const base = (ne * g2) / (nv + (ne - 1) * g2 + eps);
   const eta = fd ? ((nh + eps) / (nvh + eps)) * base : base / (nh + eps);
-  const ntau = (1 - g2 / (nv + eps)) * t + 1;
+  // v ≥ g² in exact arithmetic keeps this factor in [0, 1]; rounding can push g² past v + ε
+  // when the variance is below float precision, and a negative factor would drive τ below 1.
+  const ntau = Math.max(1 - g2 / (nv + eps), 0) * t + 1;
   const nth = theta[i] - (eta * sumG) / ne;
 
   const written = [ng, nv, ntau, eta, nth];

@@ -206,7 +206,9 @@ VSGD_HD unsigned apply_vsgd(const Params& P, Coord& s, float& theta, const Acc& 
     const float g2 = t.g * t.g;
     const float base = ne * g2 / (t.v + (ne - 1.0f) * g2 + eps);
     const float eta = fd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
-    t.tau = (1.0f - g2 / (t.v + eps)) * t.tau + 1.0f;
+    // in [0, 1] exactly (v >= g^2); clamped because rounding may break that when the variance
+    // is below float precision, and tau < 1 would make r > 1 and the averages extrapolate
+    t.tau = fmaxf(1.0f - g2 / (t.v + eps), 0.0f) * t.tau + 1.0f;
     th = theta - eta * (float)(a.s1 / ne);
     t.eta = eta;
   }
