@@ -1,15 +1,29 @@
 {
+  "target_defaults": {
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/core"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fno-math-errno"],
+    "cflags_cc!": ["-fno-exceptions"],
+    "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "GCC_ENABLE_CPP_EXCEPTIONS": "YES" }
+  },
   "targets": [
     {
       "target_name": "vsgd",
-      "sources": ["native/addon/addon.cpp", "native/core/cpu.cpp", "native/core/cuda_stub.cpp"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/core"],
+      "sources": [
+        "native/addon/addon.cpp", "native/core/cpu.cpp", "native/core/cpu_generic.cpp",
+        "native/core/triad.cpp", "native/core/cuda_stub.cpp"
+      ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp"],
       "ldflags": ["-fopenmp"],
-      "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "GCC_ENABLE_CPP_EXCEPTIONS": "YES" },
-      "msvs_settings": { "VCCLCompilerTool": { "OpenMP": "true", "ExceptionHandling": 1 } }
+      "conditions": [
+        ["target_arch=='x64'", { "dependencies": ["vsgd_avx2"], "defines": ["VSGD_HAVE_AVX2"] }]
+      ]
+    },
+    {
+      "target_name": "vsgd_avx2",
+      "type": "static_library",
+      "sources": ["native/core/cpu_avx2.cpp"],
+      "cflags_cc": ["-mavx2", "-mfma", "-fPIC"]
     }
   ]
 }

@@ -23,12 +23,14 @@ export interface NativeEngine {
 }
 
 export interface CudaStatus { compiled: boolean; available: boolean; reason?: string; device?: string }
-export interface Backends { cpu: { available: true; openmp: boolean }; cuda: CudaStatus }
+export interface Backends { cpu: { available: true; openmp: boolean; isa: string }; cuda: CudaStatus }
 
 interface Addon {
   Engine: new (config: EngineConfig, theta: Float32Array, state: Float32Array) => NativeEngine;
   backends(): Backends;
   layout(algo: number, sparsity: number): NativeLayout;
+  /** a = b + s*c (bench/ only: the memory-bandwidth probe) */
+  triad(a: Float32Array, b: Float32Array, c: Float32Array, s: number, threads: number): void;
 }
 
 function load(): Addon {

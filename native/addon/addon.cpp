@@ -179,6 +179,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   cpu.Set("openmp", false);
 #endif
   cpu.Set("available", true);
+  cpu.Set("isa", vsgd::cpu_isa());
   auto ci = vsgd::cuda_info();
   auto cuda = Napi::Object::New(env);
   cuda.Set("compiled", ci.compiled);
@@ -207,10 +208,23 @@ Napi::Value LayoutOf(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// triad(a, b, c, s, threads): a = b + s*c, for the bandwidth probe of bench/
+Napi::Value Triad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "Expected a Float32Array for a but received " + describe(info[0]));
+  const size_t n = info[0].As<Napi::TypedArray>().ElementLength();
+  float* a = f32(env, info[0], "a", n).Data();
+  const float* b = f32(env, info[1], "b", n).Data();
+  const float* c = f32(env, info[2], "c", n).Data();
+  vsgd::triad(a, b, c, (float)number(env, info[3], "s"), n, (int)number(env, info[4], "threads"));
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", Engine::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("layout", Napi::Function::New(env, LayoutOf));
+  exports.Set("triad", Napi::Function::New(env, Triad));
   return exports;
 }
 

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "math.h"
@@ -32,9 +33,39 @@ class Backend {
   virtual StepStats step(const Params& P, const StepArgs& a) = 0;
   // out[i] = theta[i] + delta_i; grads may be null (then n is ignored).
   virtual void probe(const Params& P, const StepArgs& a, float* out) = 0;
+
+  // ---- Device residency (docs/cuda.md). The defaults are the CPU backend's: its theta and
+  // state are the caller's host buffers, so there is nothing to read back or re-upload.
+  //
+  // True when theta and state live on a device between steps. Then the host state buffer is
+  // stale after a step until read_state(); host theta is current after step() (it is copied
+  // back every step) but not after step_device(.., false) until read_theta().
+  virtual bool device_resident() const { return false; }
+  // Copy the device's state (floats = count*d) into host_state. No-op if nothing is resident.
+  virtual void read_state(float* host_state, size_t floats) { (void)host_state, (void)floats; }
+  // Copy the device's theta (floats = d) into host_theta. No-op if nothing is resident.
+  virtual void read_theta(float* host_theta, size_t floats) { (void)host_theta, (void)floats; }
+  // The caller changed host theta and/or state: the next step()/probe() uploads both again.
+  virtual void invalidate() {}
+  // A device buffer of at least `floats` floats for gradient rows, owned by the backend (null on
+  // the CPU). Valid until the next device_rows(), step(), probe() or destruction, any of which
+  // may reallocate or overwrite it (step() and probe() stage their host rows there).
+  virtual float* device_rows(size_t floats) { (void)floats; return nullptr; }
+  // step() for rows already on the device: a.grads and a.extra are device pointers (n rows of d
+  // floats each, e.g. inside device_rows()); a.theta and a.state are the host buffers as in
+  // step(), read only on the first upload. theta_to_host=false leaves theta on the device.
+  virtual StepStats step_device(const Params& P, const StepArgs& a, bool theta_to_host) {
+    (void)P, (void)a, (void)theta_to_host;
+    throw std::logic_error(std::string("step_device needs a device backend, not '") + name() + "'");
+  }
 };
 
 std::unique_ptr<Backend> make_cpu_backend(int threads);
+// the instruction set the CPU kernels run with: "avx2+fma" or "generic"
+const char* cpu_isa();
+
+// a = b + s*c over n floats (the bandwidth probe of the benchmarks)
+void triad(float* a, const float* b, const float* c, float s, size_t n, int threads);
 
 // CUDA: null with `why` filled when not compiled in or no usable device.
 std::unique_ptr<Backend> make_cuda_backend(std::string& why);

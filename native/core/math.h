@@ -40,7 +40,7 @@ struct Layout {
   int g, v, h, vh, tau, eta, p, count;
 };
 
-VSGD_HD Layout layout(int algo, int sparsity) {
+VSGD_HD constexpr Layout layout(int algo, int sparsity) {
   const int p = sparsity == kGlobal;
   switch (algo) {
     case kVsgdFd: return {0, 1, 2, 3, 4, 5, p ? 6 : -1, 6 + p};
@@ -52,7 +52,7 @@ VSGD_HD Layout layout(int algo, int sparsity) {
   }
 }
 
-VSGD_HD bool uses_sparsity(int algo) { return algo == kVsgdFd || algo == kVsgd; }
+VSGD_HD constexpr bool uses_sparsity(int algo) { return algo == kVsgdFd || algo == kVsgd; }
 
 // Per-step scalars that depend only on the update count t (updates done before this one).
 VSGD_HD void set_time(Params& P, double t) {
@@ -63,9 +63,43 @@ VSGD_HD void set_time(Params& P, double t) {
   P.rate = (float)(1.0 / (t + 1 < 100 ? t + 1 : 100));
 }
 
-struct Coord {
-  float g, v, h, vh, tau, eta, p;
+// ---- Lanes. The math below is written once, as templates over a lane type F: `float` (one
+// coordinate: the CUDA kernel, the CPU's block tails) or an 8-lane float vector (the CPU's
+// SIMD loop, cpu_simd.h). A lane type brings arithmetic, comparisons giving its mask type, and
+// the free functions vsqrt, vabs, vmax, vmin, visfinite, vnot. Uniform choices (algorithm,
+// options) stay plain `if`s and `?:` on scalars; per-lane choices are selects, never branches.
+template <class F> struct Lanes;
+template <class F> using mask_t = typename Lanes<F>::M;
+
+VSGD_HD bool finite(float x) {
+#if defined(__CUDA_ARCH__)
+  return fabsf(x) <= 3.402823466e38f;  // false for NaN and ±inf
+#else
+  return std::isfinite(x);
+#endif
+}
+
+template <> struct Lanes<float> {
+  using M = bool;
+  static VSGD_HD float sqrt(float x) { return sqrtf(x); }
+  static VSGD_HD float abs(float x) { return fabsf(x); }
+  static VSGD_HD float max(float a, float b) { return fmaxf(a, b); }
+  static VSGD_HD float min(float a, float b) { return fminf(a, b); }
+  static VSGD_HD bool isfinite(float x) { return finite(x); }
+  static VSGD_HD bool lnot(bool m) { return !m; }
 };
+template <class F> VSGD_HD F vsqrt(F x) { return Lanes<F>::sqrt(x); }
+template <class F> VSGD_HD F vabs(F x) { return Lanes<F>::abs(x); }
+template <class F> VSGD_HD F vmax(F a, F b) { return Lanes<F>::max(a, b); }
+template <class F> VSGD_HD F vmin(F a, F b) { return Lanes<F>::min(a, b); }
+template <class F> VSGD_HD mask_t<F> visfinite(F x) { return Lanes<F>::isfinite(x); }
+template <class M> VSGD_HD M vnot(M m) { return !m; }
+template <class F> VSGD_HD F bc(float x) { return F{} + x; }  // broadcast
+
+template <class F> struct CoordT {
+  F g, v, h, vh, tau, eta, p;
+};
+using Coord = CoordT<float>;
 
 VSGD_HD Coord load(const Layout& L, const float* s, size_t d, size_t i) {
   Coord c{0, 0, 0, 0, 0, 0, 0};
@@ -89,175 +123,202 @@ VSGD_HD void store(const Layout& L, float* s, size_t d, size_t i, const Coord& c
   if (L.p >= 0) s[L.p * d + i] = c.p;
 }
 
-// Batch sums of one coordinate over its active rows. Summed in double: a mean that is small
-// against its terms (noisy gradients) would otherwise lose digits, and sums of squares of
-// large float32 values would overflow before the mean is formed.
+// ---- Batch sums of one coordinate over its active rows. Summed in double: a mean that is
+// small against its terms (noisy gradients) would otherwise lose digits, and sums of squares
+// of large float32 values would overflow before the mean is formed.
 using acc_t = double;
 struct Acc {
   acc_t m;       // active rows
   acc_t s1, s2;  // sum of gradients, of squared gradients
   acc_t c1, c2;  // sum of curvatures, of squared curvatures
-  bool bad;      // a non-finite input among the active rows
+  int bad;       // a non-finite input among the active rows
 };
 
-VSGD_HD Acc acc_zero() { return Acc{0, 0, 0, 0, 0, false}; }
-
-VSGD_HD bool finite(float x) {
-#if defined(__CUDA_ARCH__)
-  return isfinite(x);
-#else
-  return std::isfinite(x);
-#endif
-}
+VSGD_HD Acc acc_zero() { return Acc{0, 0, 0, 0, 0, 0}; }
 
 // A row is active for a coordinate unless sparse rates are on and its entry is zero
 // (NaN is non-zero, so it is active and then refused).
 VSGD_HD bool active(int sparsity, float x) { return sparsity == kDense || x != 0.0f; }
 
-VSGD_HD void acc_grad(Acc& a, int sparsity, float x) {
-  if (!active(sparsity, x)) return;
-  a.m += 1.0;
-  a.s1 += x;
-  a.s2 += (acc_t)x * x;
-  a.bad |= !finite(x);
+// One gradient entry into the sums (scalar references, so that callers may keep the sums in
+// registers or in structure-of-arrays blocks).
+VSGD_HD void acc_grad(int sparsity, float x, acc_t& m, acc_t& s1, acc_t& s2, int& bad) {
+  const bool on = active(sparsity, x);
+  const acc_t xd = on ? (acc_t)x : 0.0;
+  m += on ? 1.0 : 0.0;
+  s1 += xd;
+  s2 += xd * xd;
+  bad |= (int)(on & !finite(x));
+}
+VSGD_HD void acc_grad(Acc& a, int sparsity, float x) { acc_grad(sparsity, x, a.m, a.s1, a.s2, a.bad); }
+
+// Curvature sample of one row: finite difference (vSGD-fd) or supplied value (vSGD).
+VSGD_HD void acc_curv(int algo, int sparsity, float x, float extra, float inv_delta, acc_t& c1, acc_t& c2, int& bad) {
+  const bool on = active(sparsity, x);
+  const acc_t c = on ? (algo == kVsgdFd ? (acc_t)fabsf(x - extra) * inv_delta : (acc_t)fabsf(extra)) : 0.0;
+  c1 += c;
+  c2 += c * c;
+  bad |= (int)(on & !finite(extra));
+}
+VSGD_HD void acc_curv(Acc& a, int algo, int sparsity, float x, float extra, float inv_delta) {
+  acc_curv(algo, sparsity, x, extra, inv_delta, a.c1, a.c2, a.bad);
+}
+
+// The batch as the update reads it: the active-row count and the means over those rows
+// (0 when there are none), formed in double and then rounded, so that a sum beyond the float
+// range with a mean within it is not lost.
+template <class F> struct BatchT {
+  F m, g1, g2, c1, c2;  // rows, mean ∇, mean ∇², mean c, mean c²
+  mask_t<F> bad;
+};
+VSGD_HD acc_t mean_of(acc_t sum, acc_t m) { return m > 0.0 ? sum / m : 0.0; }
+VSGD_HD BatchT<float> batch(const Acc& a) {
+  return BatchT<float>{(float)a.m, (float)mean_of(a.s1, a.m), (float)mean_of(a.s2, a.m), (float)mean_of(a.c1, a.m),
+                       (float)mean_of(a.c2, a.m), a.bad != 0};
 }
 
 // Probe offset δ: the mean gradient (while bootstrapping, over the samples seen so far and
 // this step's active rows), kept at least eps away from zero so the finite difference is defined.
+template <class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
+  const mask_t<F> boot = tau <= 0.0f;
+  const F seen = boot ? -tau : bc<F>(0), total = seen + m;
+  const F w = 1.0f / (total > 0.0f ? total : bc<F>(1));
+  const F mean = g * (seen * w) + g1 * (m * w);  // weights <= 1: no overflow on the way
+  F delta = boot ? mean : g;
+  delta = visfinite(delta) ? delta : bc<F>(eps);  // bad inputs: the update skips this coordinate anyway
+  return vabs(delta) < eps ? (delta < 0.0f ? bc<F>(-eps) : bc<F>(eps)) : delta;
+}
 VSGD_HD float probe_offset(const Coord& c, const Acc& a, float eps) {
-  float delta = c.g;
-  if (c.tau <= 0.0f) {
-    const acc_t seen = -c.tau, total = seen + a.m;
-    delta = total > 0.0 ? (float)((seen * c.g + a.s1) / total) : 0.0f;
-  }
-  if (!finite(delta)) delta = eps;  // bad inputs: the update skips this coordinate anyway
-  if (fabsf(delta) < eps) delta = delta < 0.0f ? -eps : eps;
-  return delta;
+  return probe_offset<float>(c.g, c.tau, (float)a.m, (float)mean_of(a.s1, a.m), eps);
 }
 
-// Curvature sample of one row: finite difference (vSGD-fd) or supplied value (vSGD).
-VSGD_HD void acc_curv(Acc& a, int algo, int sparsity, float x, float extra, float inv_delta) {
-  if (!active(sparsity, x)) return;
-  const acc_t c = algo == kVsgdFd ? (acc_t)fabsf(x - extra) * inv_delta : fabsf(extra);
-  a.c1 += c;
-  a.c2 += c * c;
-  a.bad |= !finite(extra);
+template <class M> struct Outcome {
+  M touched, skipped, outlier, boot;
+};
+
+template <class F> VSGD_HD mask_t<F> all_finite(const CoordT<F>& c, F theta) {
+  return visfinite(c.g) & visfinite(c.v) & visfinite(c.h) & visfinite(c.vh) & visfinite(c.tau) &
+         visfinite(c.eta) & visfinite(c.p) & visfinite(theta);
 }
 
-VSGD_HD bool all_finite(const Coord& c, float theta) {
-  return finite(c.g) && finite(c.v) && finite(c.h) && finite(c.vh) && finite(c.tau) &&
-         finite(c.eta) && finite(c.p) && finite(theta);
+// Field by field, so that it stays a select (a whole-struct copy would become a branch).
+template <class F> VSGD_HD void commit(mask_t<F> keep, CoordT<F>& s, const CoordT<F>& t, F& theta, F th) {
+  s.g = keep ? t.g : s.g;
+  s.v = keep ? t.v : s.v;
+  s.h = keep ? t.h : s.h;
+  s.vh = keep ? t.vh : s.vh;
+  s.tau = keep ? t.tau : s.tau;
+  s.eta = keep ? t.eta : s.eta;
+  s.p = keep ? t.p : s.p;
+  theta = keep ? th : theta;
 }
 
 // vSGD-fd and vSGD: one step of one coordinate. `curv` says whether curvature rows came.
-VSGD_HD unsigned apply_vsgd(const Params& P, Coord& s, float& theta, const Acc& a, float n, bool curv) {
-  const unsigned boot = s.tau <= 0.0f ? kBootstrapping : 0u;
-  if (a.m == 0.0) return boot;                  // no active row: untouched
-  if (boot && !curv) return boot;               // bootstrap gathers curvature with every sample
-  if (a.bad) return kSkipped | boot;            // non-finite input never enters state
-  const bool fd = P.algo == kVsgdFd;
-  const float eps = P.eps;
-  Coord t = s;
-  float th = theta;
-  unsigned flags = kTouched;
-  if (boot) {
-    const acc_t seen = -t.tau, total = seen + a.m;
-    t.g = (float)((seen * t.g + a.s1) / total);
-    t.v = (float)((seen * t.v + a.s2) / total);
-    t.h = (float)((seen * t.h + a.c1) / total);
-    if (fd) t.vh = (float)((seen * t.vh + a.c2) / total);
-    if (P.sparsity == kGlobal) t.p += (float)((a.m / n - t.p) * (a.m / total));
-    if (total >= P.bootstrap) {
-      // over-estimates make the first rates small (slow start)
-      const float C = P.slow_start;
-      t.v = C * (t.v + eps);
-      t.h = C * (t.h + eps);
-      if (fd) t.vh = C * C * (t.vh + eps);
-      t.tau = (float)total;
-    } else {
-      t.tau = (float)-total;
-      flags |= kBootstrapping;
-    }
-  } else {
-    const float m = (float)a.m;
-    const float gb = (float)(a.s1 / a.m), q = (float)(a.s2 / a.m), cb = (float)(a.c1 / a.m), c2 = (float)(a.c2 / a.m);
-    const float k = P.outlier_sigmas;
-    if (k > 0.0f) {
-      bool out = fabsf(gb - t.g) > k * sqrtf(fmaxf(t.v - t.g * t.g, 0.0f));
-      if (fd && curv) out = out || fabsf(cb - t.h) > k * sqrtf(fmaxf(t.vh - t.h * t.h, 0.0f));
-      if (out) {
-        t.tau += 1.0f;  // forget faster: the memory is widened by one
-        flags |= kOutlier;
-      }
-    }
-    const float r = 1.0f / t.tau;
-    t.g = (1.0f - r) * t.g + r * gb;
-    t.v = (1.0f - r) * t.v + r * q;
-    if (curv) {
-      t.h = (1.0f - r) * t.h + r * cb;
-      if (fd) t.vh = (1.0f - r) * t.vh + r * c2;
-    }
-    float ne = n;
-    if (P.sparsity == kInstance) ne = m;
-    if (P.sparsity == kGlobal) {
-      t.p = (1.0f - r) * t.p + r * (m / n);
-      ne = fminf(fmaxf(n * t.p, 1.0f), n);
-    }
-    const float g2 = t.g * t.g;
-    const float base = ne * g2 / (t.v + (ne - 1.0f) * g2 + eps);
-    const float eta = fd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
-    // in [0, 1] exactly (v >= g^2); clamped because rounding may break that when the variance
-    // is below float precision, and tau < 1 would make r > 1 and the averages extrapolate
-    t.tau = fmaxf(1.0f - g2 / (t.v + eps), 0.0f) * t.tau + 1.0f;
-    th = theta - eta * (float)(a.s1 / ne);
-    t.eta = eta;
-  }
-  if (!all_finite(t, th)) return kSkipped | boot;  // overflow: keep the old values
-  s = t;
-  theta = th;
-  return flags;
+// Both the bootstrap and the regular candidate are formed, then one is kept.
+template <class F> VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a, float n, bool curv) {
+  using M = mask_t<F>;
+  const bool fd = P.algo == kVsgdFd, global = P.sparsity == kGlobal;
+  const float eps = P.eps, C = P.slow_start, k = P.outlier_sigmas;
+  const M boot = s.tau <= 0.0f;
+  // no active row: untouched; bootstrap gathers curvature with every sample; non-finite
+  // input never enters state
+  const M any = a.m > 0.0f;
+  const M ready = curv ? any : any & vnot<M>(boot);
+  const M go = ready & vnot<M>(a.bad), skip = ready & a.bad;
+  const F m1 = a.m > 0.0f ? a.m : bc<F>(1);
+
+  // bootstrap: running plain means, then over-estimates that make the first rates small
+  const F seen = boot ? -s.tau : bc<F>(0), total = seen + m1, w = 1.0f / total;
+  const F wold = seen * w, wnew = a.m * w;  // weights <= 1: no overflow on the way
+  const M done = total >= P.bootstrap;
+  const F bg = s.g * wold + a.g1 * wnew;
+  const F bv = s.v * wold + a.g2 * wnew;
+  const F bh = s.h * wold + a.c1 * wnew;
+  const F bvh = s.vh * wold + a.c2 * wnew;
+  const F bp = s.p + (a.m / n - s.p) * wnew;
+
+  // regular step: outlier test, moving averages with r = 1/tau, rate, memory, parameter
+  const F gb = a.g1, q = a.g2, cb = a.c1, c2 = a.c2;
+  const M out_g = vabs(gb - s.g) > k * vsqrt(vmax(s.v - s.g * s.g, bc<F>(0)));
+  const M out_c = vabs(cb - s.h) > k * vsqrt(vmax(s.vh - s.h * s.h, bc<F>(0)));
+  const M outlier = k > 0.0f ? (fd && curv ? out_g | out_c : out_g) : (out_g & vnot<M>(out_g));
+  const F tau = s.tau + (outlier ? bc<F>(1) : bc<F>(0));  // forget faster: the memory widens by one
+  const F r = 1.0f / tau;
+  const F rg = (1.0f - r) * s.g + r * gb;
+  const F rv = (1.0f - r) * s.v + r * q;
+  const F rh = curv ? (1.0f - r) * s.h + r * cb : s.h;
+  const F rvh = curv && fd ? (1.0f - r) * s.vh + r * c2 : s.vh;
+  const F rp = (1.0f - r) * s.p + r * (a.m / n);
+  const F ne = P.sparsity == kInstance ? a.m : global ? vmin(vmax(n * rp, bc<F>(1)), bc<F>(n)) : bc<F>(n);
+  const F g2 = rg * rg;
+  const F base = ne * g2 / (rv + (ne - 1.0f) * g2 + eps);
+  const F eta = fd ? (rh + eps) / (rvh + eps) * base : base / (rh + eps);
+  // in [0, 1] exactly (v >= g^2); clamped because rounding may break that when the variance
+  // is below float precision, and tau < 1 would make r > 1 and the averages extrapolate
+  const F rtau = vmax(1.0f - g2 / (rv + eps), bc<F>(0)) * tau + 1.0f;
+  const F rth = theta - eta * (gb * (a.m / ne));  // the step is Σ∇/ne
+
+  CoordT<F> t;
+  t.g = boot ? bg : rg;
+  t.v = boot ? (done ? C * (bv + eps) : bv) : rv;
+  t.h = boot ? (done ? C * (bh + eps) : bh) : rh;
+  t.vh = fd ? (boot ? (done ? C * C * (bvh + eps) : bvh) : rvh) : s.vh;
+  t.tau = boot ? (done ? total : -total) : rtau;
+  t.eta = boot ? s.eta : eta;
+  t.p = global ? (boot ? bp : rp) : s.p;
+  const F th = boot ? theta : rth;
+
+  const M keep = go & all_finite(t, th);  // overflow: keep the old values
+  commit(keep, s, t, theta, th);
+  Outcome<M> o;
+  o.touched = keep;
+  o.skipped = skip | (go & vnot<M>(keep));
+  o.outlier = keep & vnot<M>(boot) & outlier;
+  o.boot = keep ? t.tau <= 0.0f : boot;
+  return o;
 }
 
 // The baselines step with the plain mean over all rows.
-VSGD_HD unsigned apply_baseline(const Params& P, Coord& s, float& theta, const Acc& a) {
-  if (a.bad) return kSkipped;
-  if (a.m == 0.0) return 0u;
-  const float gb = (float)(a.s1 / a.m);
-  Coord t = s;
-  float th = theta;
-  switch (P.algo) {
-    case kSgd:
-      th = theta - P.lr * gb;
-      break;
-    case kAdaGrad:
-      t.v = t.v + gb * gb;
-      th = theta - P.lr * gb / (sqrtf(t.v) + P.eps);
-      break;
-    case kNatural:
-      t.v = (1.0f - P.rate) * t.v + P.rate * (float)(a.s2 / a.m);
-      th = theta - P.lr * gb / (t.v + P.eps);
-      break;
-    case kAdam: {
-      t.g = P.beta1 * t.g + (1.0f - P.beta1) * gb;
-      t.v = P.beta2 * t.v + (1.0f - P.beta2) * gb * gb;
-      const float mh = t.g / P.bc1, vh = t.v / P.bc2;
-      th = theta - P.lr * mh / (sqrtf(vh) + P.eps);
-      break;
-    }
-    default:
-      return kSkipped;
+template <class F> VSGD_HD Outcome<mask_t<F>> apply_baseline(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a) {
+  using M = mask_t<F>;
+  const F gb = a.g1, q = a.g2;
+  CoordT<F> t = s;
+  F th = theta;
+  if (P.algo == kSgd) {
+    th = theta - P.lr * gb;
+  } else if (P.algo == kAdaGrad) {
+    t.v = s.v + gb * gb;
+    th = theta - P.lr * gb / (vsqrt(t.v) + P.eps);
+  } else if (P.algo == kNatural) {
+    t.v = (1.0f - P.rate) * s.v + P.rate * q;
+    th = theta - P.lr * gb / (t.v + P.eps);
+  } else {  // Adam
+    t.g = P.beta1 * s.g + (1.0f - P.beta1) * gb;
+    t.v = P.beta2 * s.v + (1.0f - P.beta2) * gb * gb;
+    th = theta - P.lr * (t.g / P.bc1) / (vsqrt(t.v / P.bc2) + P.eps);
   }
-  if (!all_finite(t, th)) return kSkipped;
-  s = t;
-  theta = th;
-  return kTouched;
+  const M any = a.m > 0.0f;
+  const M keep = any & vnot<M>(a.bad) & all_finite(t, th);
+  commit(keep, s, t, theta, th);
+  Outcome<M> o;
+  o.touched = keep;
+  o.skipped = any & vnot<M>(keep);
+  o.outlier = o.boot = keep & vnot<M>(keep);  // baselines have neither
+  return o;
 }
 
-VSGD_HD unsigned apply(const Params& P, Coord& s, float& theta, const Acc& a, float n, bool curv) {
+template <class F> VSGD_HD Outcome<mask_t<F>> apply(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a, float n, bool curv) {
   return uses_sparsity(P.algo) ? apply_vsgd(P, s, theta, a, n, curv) : apply_baseline(P, s, theta, a);
 }
 
+// One coordinate from its double sums, with the outcome as Flags bits.
+VSGD_HD unsigned apply(const Params& P, Coord& s, float& theta, const Acc& a, float n, bool curv) {
+  const Outcome<bool> o = apply<float>(P, s, theta, batch(a), n, curv);
+  return (o.touched ? (unsigned)kTouched : 0u) | (o.skipped ? (unsigned)kSkipped : 0u) |
+         (o.outlier ? (unsigned)kOutlier : 0u) | (o.boot ? (unsigned)kBootstrapping : 0u);
+}
+
 // Whether a coordinate must see its gradient sums before its curvature can be formed.
-VSGD_HD bool needs_offset(int algo) { return algo == kVsgdFd; }
+VSGD_HD constexpr bool needs_offset(int algo) { return algo == kVsgdFd; }
 
 }  // namespace vsgd

@@ -1,0 +1,72 @@
+// The CPU's 8-lane type for the math of math.h: GCC/Clang vector extensions, which give the
+// arithmetic, comparisons and selects; the few functions below complete it. Built once per
+// instruction set (cpu_generic.cpp: the compiler's baseline; cpu_avx2.cpp: AVX2 + FMA).
+#pragma once
+#include <cstring>
+
+#include "math.h"
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
+namespace vsgd {
+
+typedef float vf8 __attribute__((vector_size(32)));
+typedef int vm8 __attribute__((vector_size(32)));
+constexpr size_t kLanes = 8;
+
+inline vm8 bits(vf8 x) {
+  vm8 b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+
+template <> struct Lanes<vf8> {
+  using M = vm8;
+  static vf8 sqrt(vf8 x) {
+#if defined(__AVX__)
+    return (vf8)_mm256_sqrt_ps((__m256)x);
+#else
+    for (size_t l = 0; l < kLanes; ++l) x[l] = sqrtf(x[l]);
+    return x;
+#endif
+  }
+  static vf8 abs(vf8 x) {
+    const vm8 b = bits(x) & 0x7fffffff;
+    vf8 r;
+    std::memcpy(&r, &b, sizeof r);
+    return r;
+  }
+  // fmaxf/fminf differ only for NaN, which never reaches a kept result (all_finite)
+  static vf8 max(vf8 a, vf8 b) { return a > b ? a : b; }
+  static vf8 min(vf8 a, vf8 b) { return a < b ? a : b; }
+  static vm8 isfinite(vf8 x) { return (bits(x) & 0x7f800000) != 0x7f800000; }
+};
+template <> inline vm8 vnot<vm8>(vm8 m) { return ~m; }
+
+// Unaligned lane loads and stores.
+template <class F> inline F lane_load(const float* p);
+template <> inline float lane_load<float>(const float* p) { return *p; }
+template <> inline vf8 lane_load<vf8>(const float* p) {
+  vf8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void lane_store(float* p, float v) { *p = v; }
+inline void lane_store(float* p, vf8 v) { std::memcpy(p, &v, sizeof v); }
+
+template <class F> inline mask_t<F> mask_load(const int* p);
+template <> inline bool mask_load<float>(const int* p) { return *p != 0; }
+template <> inline vm8 mask_load<vf8>(const int* p) {
+  vm8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v != 0;
+}
+
+inline int64_t sum(vm8 v) {
+  int64_t c = 0;
+  for (size_t l = 0; l < kLanes; ++l) c += v[l];
+  return c;
+}
+
+}  // namespace vsgd

@@ -1,0 +1,404 @@
+// CUDA backend: theta and the optimizer state live on the device between steps; each step moves
+// only the gradient rows host->device and theta device->host (docs/cuda.md), and runs one fused
+// launch, one thread per coordinate, through the very same math.h functions as cpu.cpp.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "backend.h"
+
+namespace vsgd {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr size_t kChunk = size_t(8) << 20;  // bytes per pinned staging buffer (two of them)
+
+std::string error_text(cudaError_t e) {
+  return std::string(cudaGetErrorString(e)) + " (" + cudaGetErrorName(e) + ")";
+}
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA ") + what + " failed: " + error_text(e));
+}
+
+// Counter slots in the small device array the kernel adds into.
+enum { kCntTouched, kCntSkipped, kCntOutliers, kCntBoot, kCounters };
+
+// Block-wide sums of the four flags, one atomicAdd per counter and block. Every thread of the
+// block must arrive here (threads past d bring f = 0).
+__device__ __forceinline__ void add_flags(unsigned f, unsigned long long* counters) {
+  const int t = __syncthreads_count((f & kTouched) != 0);
+  const int s = __syncthreads_count((f & kSkipped) != 0);
+  const int o = __syncthreads_count((f & kOutlier) != 0);
+  const int b = __syncthreads_count((f & kBootstrapping) != 0);
+  if (threadIdx.x == 0) {
+    if (t) atomicAdd(&counters[kCntTouched], (unsigned long long)t);
+    if (s) atomicAdd(&counters[kCntSkipped], (unsigned long long)s);
+    if (o) atomicAdd(&counters[kCntOutliers], (unsigned long long)o);
+    if (b) atomicAdd(&counters[kCntBoot], (unsigned long long)b);
+  }
+}
+
+// The fused step: gradient sums, probe offset, curvature sums, apply, exactly in cpu.cpp's order.
+__global__ void __launch_bounds__(kThreads)
+    step_kernel(const Params P, const Layout L, float* __restrict__ theta, float* __restrict__ state, const size_t d,
+                const float* __restrict__ grads, const float* __restrict__ extra, const int n, const bool curv,
+                unsigned long long* __restrict__ counters) {
+  const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
+  unsigned f = 0;
+  if (i < d) {
+    Acc acc = acc_zero();
+    for (int j = 0; j < n; ++j) acc_grad(acc, P.sparsity, grads[(size_t)j * d + i]);
+    Coord c = load(L, state, d, i);
+    if (curv) {
+      const float inv_delta = needs_offset(P.algo) ? 1.0f / fabsf(probe_offset(c, acc, P.eps)) : 0.0f;
+      for (int j = 0; j < n; ++j) {
+        const size_t k = (size_t)j * d + i;
+        acc_curv(acc, P.algo, P.sparsity, grads[k], extra[k], inv_delta);
+      }
+    }
+    float th = theta[i];
+    f = apply(P, c, th, acc, (float)n, curv);
+    if (f & kTouched) {
+      store(L, state, d, i, c);
+      theta[i] = th;
+    }
+  }
+  add_flags(f, counters);
+}
+
+// out[i] = theta[i] + delta_i, as Cpu::probe.
+__global__ void __launch_bounds__(kThreads)
+    probe_kernel(const Params P, const Layout L, const float* __restrict__ theta, const float* __restrict__ state,
+                 const size_t d, const float* __restrict__ grads, const int n, float* __restrict__ out) {
+  const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
+  if (i >= d) return;
+  Acc acc = acc_zero();
+  if (grads)
+    for (int j = 0; j < n; ++j) acc_grad(acc, P.sparsity, grads[(size_t)j * d + i]);
+  out[i] = theta[i] + probe_offset(load(L, state, d, i), acc, P.eps);
+}
+
+unsigned grid_for(size_t d) { return (unsigned)((d + kThreads - 1) / kThreads); }
+
+// The baselines take every row (SPEC "Baselines"): sparsity applies to vSGD-fd and vSGD only,
+// as in the CPU backend, which runs the baselines' dense kernels whatever it is given.
+Params normalized(const Params& P) {
+  Params Q = P;
+  if (!uses_sparsity(Q.algo)) Q.sparsity = kDense;
+  return Q;
+}
+
+// A device allocation that only grows.
+struct DevBuf {
+  float* p = nullptr;
+  size_t cap = 0;  // floats
+  void reserve(size_t floats) {
+    if (floats <= cap) return;
+    release();
+    check(cudaMalloc(&p, floats * sizeof(float)), "cudaMalloc");
+    cap = floats;
+  }
+  void release() {
+    if (p) cudaFree(p);
+    p = nullptr;
+    cap = 0;
+  }
+};
+
+class Cuda final : public Backend {
+ public:
+  explicit Cuda(int dev) : dev_(dev) {
+    try {
+      use();
+      // A blocking stream (not cudaStreamNonBlocking): work on the legacy default stream orders
+      // with it, so a tool can bracket a call with events on stream 0.
+      check(cudaStreamCreate(&stream_), "cudaStreamCreate");
+      for (int k = 0; k < 2; ++k) {
+        check(cudaMallocHost(&stage_[k], kChunk), "cudaMallocHost");
+        check(cudaEventCreateWithFlags(&staged_[k], cudaEventDisableTiming), "cudaEventCreate");
+      }
+      check(cudaMalloc(&d_counters_, kCounters * sizeof(unsigned long long)), "cudaMalloc");
+      check(cudaMallocHost(&h_counters_, kCounters * sizeof(unsigned long long)), "cudaMallocHost");
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+  ~Cuda() override { release(); }
+
+  const char* name() const override { return "cuda"; }
+  bool device_resident() const override { return resident_; }
+
+  StepStats step(const Params& P0, const StepArgs& a) override {
+    use();
+    const Params P = normalized(P0);
+    const Layout L = layout(P.algo, P.sparsity);
+    if (!a.theta) throw std::invalid_argument("step: theta is null");
+    bind(a, (size_t)L.count);
+    if (a.d == 0) return StepStats{};
+    const bool curv = a.extra != nullptr && uses_sparsity(P.algo);
+    const size_t rows = rows_floats(a);
+    float* dr = device_rows(rows * (curv ? 2 : 1));
+    h2d(dr, a.grads, rows);
+    if (curv) h2d(dr + rows, a.extra, rows);
+    launch_step(P, L, dr, curv ? dr + rows : nullptr, a.n, curv);
+    d2h(a.theta, d_theta_.p, d_);
+    return finish();
+  }
+
+  StepStats step_device(const Params& P0, const StepArgs& a, bool theta_to_host) override {
+    use();
+    const Params P = normalized(P0);
+    const Layout L = layout(P.algo, P.sparsity);
+    bind(a, (size_t)L.count);
+    if (a.d == 0) return StepStats{};
+    const bool curv = a.extra != nullptr && uses_sparsity(P.algo);
+    if (a.n > 0) expect_device(a.grads, "grads");
+    if (curv) expect_device(a.extra, "extra");
+    launch_step(P, L, a.grads, curv ? a.extra : nullptr, a.n, curv);
+    if (theta_to_host) {
+      if (!a.theta) throw std::invalid_argument("step_device: theta_to_host needs a host theta");
+      d2h(a.theta, d_theta_.p, d_);
+    }
+    return finish();
+  }
+
+  // Like the CPU backend, writes nothing for the baselines, which have no probe point.
+  void probe(const Params& P0, const StepArgs& a, float* out) override {
+    use();
+    if (!out) throw std::invalid_argument("probe: out is null");
+    const Params P = normalized(P0);
+    if (!uses_sparsity(P.algo)) return;
+    const Layout L = layout(P.algo, P.sparsity);
+    bind(a, (size_t)L.count);
+    if (a.d == 0) return;
+    const bool have = a.grads != nullptr && a.n > 0;
+    const size_t rows = have ? rows_floats(a) : 0;
+    float* dr = device_rows(rows + a.d);
+    float* dout = dr + rows;
+    if (have) h2d(dr, a.grads, rows);
+    probe_kernel<<<grid_for(d_), kThreads, 0, stream_>>>(P, L, d_theta_.p, d_state_.p, d_, have ? dr : nullptr,
+                                                          have ? a.n : 0, dout);
+    check(cudaGetLastError(), "probe kernel launch");
+    d2h(out, dout, d_);
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  }
+
+  void read_state(float* host_state, size_t floats) override {
+    if (!resident_) return;
+    use();
+    if (floats != count_ * d_)
+      throw std::invalid_argument("read_state: expected " + std::to_string(count_ * d_) + " floats but got " +
+                                  std::to_string(floats));
+    d2h(host_state, d_state_.p, floats);
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  }
+
+  void read_theta(float* host_theta, size_t floats) override {
+    if (!resident_) return;
+    use();
+    if (floats != d_)
+      throw std::invalid_argument("read_theta: expected " + std::to_string(d_) + " floats but got " +
+                                  std::to_string(floats));
+    d2h(host_theta, d_theta_.p, floats);
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  }
+
+  void invalidate() override { resident_ = false; }
+
+  float* device_rows(size_t floats) override {
+    use();
+    rows_.reserve(std::max<size_t>(floats, 1));
+    return rows_.p;
+  }
+
+ private:
+  void use() { check(cudaSetDevice(dev_), "cudaSetDevice"); }
+
+  static size_t rows_floats(const StepArgs& a) {
+    if (a.n < 0) throw std::invalid_argument("n must not be negative");
+    if (a.n > 0 && !a.grads) throw std::invalid_argument("grads is null but n > 0");
+    return (size_t)a.n * a.d;
+  }
+
+  static void expect_device(const float* p, const char* what) {
+    cudaPointerAttributes attr{};
+    const cudaError_t e = cudaPointerGetAttributes(&attr, p);
+    if (e != cudaSuccess || (attr.type != cudaMemoryTypeDevice && attr.type != cudaMemoryTypeManaged)) {
+      cudaGetLastError();  // clear a non-sticky error from the query
+      throw std::invalid_argument(std::string("step_device: ") + what + " is not a device pointer");
+    }
+  }
+
+  // Make the device copy of theta and state current: upload on the first call, after
+  // invalidate(), or when the caller hands other host buffers or another size.
+  void bind(const StepArgs& a, size_t count) {
+    const bool same = resident_ && a.d == d_ && count == count_ && (!a.theta || a.theta == host_theta_) &&
+                      (!a.state || a.state == host_state_);
+    if (same) return;
+    resident_ = false;
+    if (a.d > 0 && (!a.theta || (count > 0 && !a.state)))
+      throw std::invalid_argument("the first step or probe needs the host theta and state to upload");
+    d_ = a.d;
+    count_ = count;
+    host_theta_ = a.theta;
+    host_state_ = a.state;
+    d_theta_.reserve(std::max<size_t>(d_, 1));
+    d_state_.reserve(std::max<size_t>(count_ * d_, 1));
+    h2d(d_theta_.p, a.theta, d_);
+    if (count_ > 0) h2d(d_state_.p, a.state, count_ * d_);
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+    resident_ = true;
+  }
+
+  void launch_step(const Params& P, const Layout& L, const float* g, const float* x, int n, bool curv) {
+    check(cudaMemsetAsync(d_counters_, 0, kCounters * sizeof(unsigned long long), stream_), "cudaMemsetAsync");
+    step_kernel<<<grid_for(d_), kThreads, 0, stream_>>>(P, L, d_theta_.p, d_state_.p, d_, g, x, n, curv, d_counters_);
+    check(cudaGetLastError(), "step kernel launch");
+    check(cudaMemcpyAsync(h_counters_, d_counters_, kCounters * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
+                          stream_),
+          "cudaMemcpyAsync");
+  }
+
+  StepStats finish() {
+    check(cudaStreamSynchronize(stream_), "step");  // also reports errors raised inside the kernel
+    StepStats s;
+    s.touched = (int64_t)h_counters_[kCntTouched];
+    s.skipped = (int64_t)h_counters_[kCntSkipped];
+    s.outliers = (int64_t)h_counters_[kCntOutliers];
+    s.bootstrapping = (int64_t)h_counters_[kCntBoot];
+    return s;
+  }
+
+  // Host -> device through the two pinned buffers: the memcpy into one overlaps the DMA out of
+  // the other. Returns once the source may be reused; the DMA may still be in flight.
+  void h2d(float* dst, const float* src, size_t floats) {
+    const size_t bytes = floats * sizeof(float);
+    const char* s = reinterpret_cast<const char*>(src);
+    char* t = reinterpret_cast<char*>(dst);
+    int k = 0;
+    for (size_t off = 0; off < bytes; off += kChunk, k ^= 1) {
+      const size_t len = std::min(kChunk, bytes - off);
+      check(cudaEventSynchronize(staged_[k]), "cudaEventSynchronize");  // buffer k's last DMA is done
+      std::memcpy(stage_[k], s + off, len);
+      check(cudaMemcpyAsync(t + off, stage_[k], len, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync");
+      check(cudaEventRecord(staged_[k], stream_), "cudaEventRecord");
+    }
+  }
+
+  // Device -> host the same way: chunk c+1's DMA overlaps the memcpy out of chunk c.
+  // Returns with every byte in dst (it waits for the stream's work up to the last chunk).
+  void d2h(float* dst, const float* src, size_t floats) {
+    const size_t bytes = floats * sizeof(float);
+    const char* s = reinterpret_cast<const char*>(src);
+    char* t = reinterpret_cast<char*>(dst);
+    const size_t chunks = (bytes + kChunk - 1) / kChunk;
+    auto issue = [&](size_t c) {
+      const size_t off = c * kChunk, len = std::min(kChunk, bytes - off);
+      check(cudaMemcpyAsync(stage_[c & 1], s + off, len, cudaMemcpyDeviceToHost, stream_), "cudaMemcpyAsync");
+      check(cudaEventRecord(staged_[c & 1], stream_), "cudaEventRecord");
+    };
+    if (chunks == 0) return;
+    issue(0);
+    for (size_t c = 0; c < chunks; ++c) {
+      if (c + 1 < chunks) issue(c + 1);  // its buffer held chunk c-1, drained last iteration
+      check(cudaEventSynchronize(staged_[c & 1]), "cudaEventSynchronize");
+      const size_t off = c * kChunk, len = std::min(kChunk, bytes - off);
+      std::memcpy(t + off, stage_[c & 1], len);
+    }
+  }
+
+  void release() noexcept {
+    cudaSetDevice(dev_);
+    if (stream_) cudaStreamSynchronize(stream_);
+    d_theta_.release();
+    d_state_.release();
+    rows_.release();
+    for (int k = 0; k < 2; ++k) {
+      if (stage_[k]) cudaFreeHost(stage_[k]);
+      if (staged_[k]) cudaEventDestroy(staged_[k]);
+      stage_[k] = nullptr;
+      staged_[k] = nullptr;
+    }
+    if (d_counters_) cudaFree(d_counters_);
+    if (h_counters_) cudaFreeHost(h_counters_);
+    if (stream_) cudaStreamDestroy(stream_);
+    d_counters_ = nullptr;
+    h_counters_ = nullptr;
+    stream_ = nullptr;
+    cudaGetLastError();  // leave no error behind for the next caller
+  }
+
+  int dev_;
+  cudaStream_t stream_ = nullptr;
+  void* stage_[2] = {nullptr, nullptr};
+  cudaEvent_t staged_[2] = {nullptr, nullptr};
+  unsigned long long* d_counters_ = nullptr;
+  unsigned long long* h_counters_ = nullptr;
+  DevBuf d_theta_, d_state_, rows_;
+  bool resident_ = false;
+  size_t d_ = 0, count_ = 0;
+  const float* host_theta_ = nullptr;
+  const float* host_state_ = nullptr;
+};
+
+std::string device_name(int dev) {
+  cudaDeviceProp p{};
+  if (cudaGetDeviceProperties(&p, dev) != cudaSuccess) {
+    cudaGetLastError();
+    return "device " + std::to_string(dev);
+  }
+  char mem[32];
+  std::snprintf(mem, sizeof mem, "%.0f GiB", (double)p.totalGlobalMem / (1024.0 * 1024.0 * 1024.0));
+  return std::string(p.name) + " (sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " + mem + ")";
+}
+
+}  // namespace
+
+CudaInfo cuda_info() {
+  CudaInfo info{true, false, "", ""};
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    info.reason = error_text(e);
+    return info;
+  }
+  if (count == 0) {
+    info.reason = "no CUDA device found";
+    return info;
+  }
+  info.device = device_name(0);
+  // The build carries machine code / PTX for some architectures only (CMAKE_CUDA_ARCHITECTURES).
+  cudaFuncAttributes fa{};
+  e = cudaFuncGetAttributes(&fa, step_kernel);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    info.reason = "the CUDA kernels cannot run on " + info.device + ": " + error_text(e) +
+                  " (rebuild with CMAKE_CUDA_ARCHITECTURES naming this device's architecture)";
+    return info;
+  }
+  info.available = true;
+  return info;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(std::string& why) {
+  const CudaInfo ci = cuda_info();
+  if (!ci.available) {
+    why = ci.reason;
+    return nullptr;
+  }
+  try {
+    return std::unique_ptr<Backend>(new Cuda(0));
+  } catch (const std::exception& e) {
+    why = e.what();
+    return nullptr;
+  }
+}
+
+}  // namespace vsgd
