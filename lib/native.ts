@@ -17,8 +17,15 @@ export type NativeStats = [number, number, number, number];
 
 export interface NativeEngine {
   readonly device: string;
-  update(grads: Float32Array, n: number, extra: Float32Array | null, t: number): NativeStats;
+  /** whether update() can also write the next probe point (probeOut) */
+  readonly fusesProbe: boolean;
+  update(grads: Float32Array, n: number, extra: Float32Array | null, t: number, probeOut: Float32Array | null): NativeStats;
+  updateAsync(grads: Float32Array, n: number, extra: Float32Array | null, t: number, probeOut: Float32Array | null): Promise<NativeStats>;
   probe(grads: Float32Array | null, n: number, out: Float32Array): void;
+  /** device backends: copy the state into the JavaScript buffer */
+  readState(): void;
+  /** theta or state were written by the caller */
+  invalidate(): void;
   dispose(): void;
 }
 

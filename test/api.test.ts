@@ -285,3 +285,63 @@ test('the built package loads through require and import, with declarations', (t
   t.is(cjs.trim(), 'true true');
   t.is(esm.trim(), 'true true');
 });
+
+test('the probe point the update prepares equals a separate probe pass; invalidate() drops it', (t) => {
+  const d = 64, n = 2;
+  const theta = new Float32Array(d).fill(1);
+  const opt = new VSGDfd(theta, { minibatch: n, bootstrap: 2 });
+  const q = quadratic(SEED, d, n);
+  for (let i = 0; i < 5; i++) {
+    q.next();
+    opt.step(q.fn);
+  }
+  const fused = Array.from(opt.probe());
+  const g = opt.state.g;
+  const want = Array.from(theta, (x, i) => Math.fround(x + (Math.abs(g[i]) < 1e-5 ? (g[i] < 0 ? -1e-5 : 1e-5) : g[i])));
+  t.deepEqual(fused, want);
+  theta[0] = 5;
+  opt.invalidate();
+  t.is(opt.probe()[0], Math.fround(5 + g[0]), 'a write to theta is seen after invalidate()');
+});
+
+test('updateAsync() runs off the main thread, matches update() bit for bit, and refuses overlap', async (t) => {
+  const d = 1 << 20, n = 4;
+  const a = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, bootstrap: 1 });
+  const b = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, bootstrap: 1 });
+  const grads = new Float32Array(n * d).map((_, k) => Math.sin(k));
+  const shifted = grads.map((x) => x * 1.01 + 0.001);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  for (let i = 0; i < 4; i++) {
+    a.probe(a.bootstrapping ? grads : undefined);
+    const pending = a.updateAsync(grads, shifted);
+    t.throws(() => a.update(grads, shifted), { message: /while updateAsync\(\) is in flight/ });
+    t.throws(() => a.dispose(), { message: /updateAsync/ });
+    await t.throwsAsync(a.updateAsync(grads, shifted), { message: /in flight/ });
+    const ia = await pending;
+    b.probe(b.bootstrapping ? grads : undefined);
+    const ib = b.update(grads, shifted);
+    t.deepEqual(ia, ib);
+  }
+  clearInterval(timer);
+  t.deepEqual(snapshot(a), snapshot(b));
+  t.true(ticks > 0, 'timers ran while the updates were in flight');
+  await t.throwsAsync(a.updateAsync(new Float32Array(3)), { instanceOf: RangeError, message: /grads/ });
+});
+
+test('stepAsync() takes an asynchronous gradient function', async (t) => {
+  const d = 20, n = 3;
+  const a = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n });
+  const b = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n });
+  const qa = quadratic(SEED, d, n), qb = quadratic(SEED, d, n);
+  for (let i = 0; i < 20; i++) {
+    qa.next();
+    qb.next();
+    const ia = await a.stepAsync(async (at, out) => {
+      await new Promise((r) => setImmediate(r));
+      qa.fn(at, out);
+    });
+    t.deepEqual(ia, b.step(qb.fn));
+  }
+  t.deepEqual(snapshot(a), snapshot(b));
+});

@@ -2,7 +2,7 @@
 // that JavaScript allocates and the addon writes through; checks, step(), save/load, dispose.
 import * as check from '../check';
 import { decode, encode } from '../checkpoint';
-import { addon, type EngineConfig, type NativeEngine, type NativeLayout } from '../native';
+import { addon, type EngineConfig, type NativeEngine, type NativeLayout, type NativeStats } from '../native';
 import { resolve, type Schema } from '../options';
 
 export interface StepInfo {
@@ -61,6 +61,7 @@ export abstract class Optimizer {
   #steps = 0;
   #boot: number;
   #probed = false;
+  #probeReady = false; // the last update already wrote the probe point
   #buffers: Record<string, Float32Array> = {};
 
   protected constructor(def: AlgoDef, theta: unknown, options: unknown) {
@@ -108,10 +109,18 @@ export abstract class Optimizer {
     const every = this.options.curvatureEvery as number;
     return this.#steps % every === 0 || (this.options.sparsity === 'none' && this.#boot > 0);
   }
-  /** zero-copy views of the optimizer state, named as in docs/algorithm.md */
+  /** views of the optimizer state, named as in docs/algorithm.md: zero-copy on the CPU; on a
+   * GPU the same views, refreshed from the device on each access */
   get state(): Readonly<Record<string, Float32Array>> {
-    this.#guard('state');
+    this.#guard('state').readState();
     return this.#views;
+  }
+
+  /** Call after writing theta or the state views yourself between updates: a prepared probe
+   * point is dropped and a GPU backend uploads them again. */
+  invalidate(): void {
+    this.#guard('invalidate').invalidate();
+    this.#probeReady = false;
   }
 
   /** One update from n gradient rows (row-major, n x d) and, for vSGD-fd, the shifted rows
@@ -119,6 +128,51 @@ export abstract class Optimizer {
   update(grads: Float32Array, extra?: Float32Array): StepInfo {
     this.#guard('update');
     return this.#update(grads, extra);
+  }
+
+  /** update() on a worker thread: the event loop keeps turning meanwhile. Until the promise
+   * settles every other call on this optimizer is refused, and theta and the row arrays must not
+   * be written, transferred or detached by the caller. */
+  async updateAsync(grads: Float32Array, extra?: Float32Array): Promise<StepInfo> {
+    const engine = this.#guard('updateAsync');
+    const call = this.#prepare(grads, extra);
+    this.#busy = 'updateAsync';
+    try {
+      return this.#finish(call, await engine.updateAsync(grads, call.n, extra ?? null, this.#steps, call.probeOut));
+    } finally {
+      this.#busy = null;
+    }
+  }
+
+  /** step() whose gradient function may be asynchronous, with the update on a worker thread. */
+  async stepAsync(fn: (at: Float32Array, out: Float32Array, curvature?: Float32Array) => void | Float32Array | Promise<void | Float32Array>): Promise<StepInfo> {
+    this.#guard('stepAsync');
+    if (typeof fn !== 'function') throw new TypeError(check.expected('a function', 'fn', fn));
+    const n = this.options.minibatch as number;
+    const size = n * this.d;
+    let grads: Float32Array;
+    let extra: Float32Array | undefined;
+    this.#busy = 'stepAsync';
+    try {
+      const due = this.needsCurvature;
+      const call = async (at: Float32Array, key: string, curv?: Float32Array) => {
+        const out = this.#buffer(key, size);
+        const r = await (curv ? fn(at, out, curv) : fn(at, out));
+        if (r === undefined) return out;
+        check.rows(r, 'the array returned by the step callback', this.d, n);
+        return r as Float32Array;
+      };
+      if (this.#def.extra === 'curvature') {
+        extra = due ? this.#buffer('curvature', size) : undefined;
+        grads = await call(this.theta, 'grads', extra);
+      } else {
+        grads = await call(this.theta, 'grads');
+        if (due && this.#def.extra === 'shifted') extra = await call(this.#probe(grads), 'shifted');
+      }
+    } finally {
+      this.#busy = null;
+    }
+    return this.updateAsync(grads, extra);
   }
 
   /** Calls fn for the gradients at theta (and at the probe point when curvature is due),
@@ -152,7 +206,7 @@ export abstract class Optimizer {
 
   /** Serializes options, counters and state (not theta): versioned and checksummed. */
   save(): Uint8Array {
-    this.#guard('save');
+    this.#guard('save').readState();
     return encode({ algo: this.#def.id, d: this.d, steps: this.#steps, options: { ...this.options }, state: this.#state });
   }
 
@@ -192,6 +246,7 @@ export abstract class Optimizer {
     }
     opt.#state.set(c.state);
     opt.#steps = c.steps;
+    opt.#engine?.invalidate();
     if (def.extra) {
       const tau = opt.#views.tau;
       let boot = 0;
@@ -204,6 +259,7 @@ export abstract class Optimizer {
   #guard(method: string): NativeEngine {
     const name = `${this.#def.name}.${method}()`;
     if (!this.#engine) throw new Error(`${name}: this optimizer was disposed`);
+    if (this.#busy === 'updateAsync') throw new Error(`${name} was called while updateAsync() is in flight; await it first`);
     if (this.#busy) throw new Error(`${name} was called from inside ${this.#busy}()'s callback; re-entrant calls are refused`);
     if (this.theta.length !== this.d) {
       throw new Error(`${name}: theta was detached or transferred (length ${this.d} expected, ${this.theta.length} now)`);
@@ -233,13 +289,21 @@ export abstract class Optimizer {
       throw new TypeError(check.expected('the gradient rows of this step (the probe offset is their mean while bootstrapping)', 'grads', grads));
     }
     const out = this.#buffer('probe', this.d);
-    engine.probe(grads ?? null, n, out);
+    // after bootstrap δ depends on the state only, so the point the last update wrote is exact
+    if (!this.#probeReady || this.#boot > 0) engine.probe(grads ?? null, n, out);
     this.#probed = true;
     return out;
   }
 
   #update(grads: Float32Array, extra: Float32Array | undefined): StepInfo {
     const engine = this.#guard('update');
+    const call = this.#prepare(grads, extra);
+    return this.#finish(call, engine.update(grads, call.n, extra ?? null, this.#steps, call.probeOut));
+  }
+
+  // Every check of an update, before anything is written.
+  #prepare(grads: Float32Array, extra: Float32Array | undefined): { n: number; extra: boolean; probeOut: Float32Array | null } {
+    const engine = this.#engine as NativeEngine;
     const name = this.#def.name;
     const n = check.rows(grads, 'grads', this.d);
     const kind = this.#def.extra;
@@ -254,11 +318,19 @@ export abstract class Optimizer {
       const why = this.#boot > 0 && this.options.sparsity === 'none' ? 'the optimizer is bootstrapping' : `curvatureEvery = ${this.options.curvatureEvery}`;
       throw new TypeError(check.expected(`a Float32Array of ${kind} rows (curvature is due on this step: ${why})`, kind as string, extra));
     }
-    const [touched, skipped, outliers, bootstrapping] = engine.update(grads, n, extra ?? null, this.#steps);
-    const info: StepInfo = { step: this.#steps, rows: n, curvature: !!extra, touched, skipped, outliers, bootstrapping };
+    // when the next update is due to take curvature, this one writes its probe point
+    const every = this.options.curvatureEvery as number;
+    const fuse = kind === 'shifted' && engine.fusesProbe && (this.#steps + 1) % every === 0;
+    return { n, extra: !!extra, probeOut: fuse ? this.#buffer('probe', this.d) : null };
+  }
+
+  #finish(call: { n: number; extra: boolean; probeOut: Float32Array | null }, stats: NativeStats): StepInfo {
+    const [touched, skipped, outliers, bootstrapping] = stats;
+    const info: StepInfo = { step: this.#steps, rows: call.n, curvature: call.extra, touched, skipped, outliers, bootstrapping };
     this.#steps++;
     this.#boot = bootstrapping;
     this.#probed = false;
+    this.#probeReady = call.probeOut !== null && bootstrapping === 0;
     return info;
   }
 }

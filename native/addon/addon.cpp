@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../core/backend.h"
 
@@ -45,12 +46,17 @@ double field(const Napi::Object& o, const char* key) {
   return number(o.Env(), o.Get(key), key);
 }
 
+class UpdateWorker;
+
 class Engine : public Napi::ObjectWrap<Engine> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Engine",
-                       {InstanceMethod("update", &Engine::Update), InstanceMethod("probe", &Engine::Probe),
-                        InstanceMethod("dispose", &Engine::Dispose), InstanceAccessor("device", &Engine::Device, nullptr)});
+                       {InstanceMethod("update", &Engine::Update), InstanceMethod("updateAsync", &Engine::UpdateAsync),
+                        InstanceMethod("probe", &Engine::Probe), InstanceMethod("readState", &Engine::ReadState),
+                        InstanceMethod("invalidate", &Engine::Invalidate), InstanceMethod("dispose", &Engine::Dispose),
+                        InstanceAccessor("device", &Engine::Device, nullptr),
+                        InstanceAccessor("fusesProbe", &Engine::FusesProbe, nullptr)});
   }
 
   // new Engine(config, theta, state)
@@ -90,8 +96,11 @@ class Engine : public Napi::ObjectWrap<Engine> {
   }
 
  private:
+  friend class UpdateWorker;
+
   vsgd::StepArgs args(Napi::Env env) {
     if (!backend_) throw Napi::Error::New(env, "This optimizer was disposed");
+    if (busy_) throw Napi::Error::New(env, "An asynchronous update of this optimizer is in flight");
     auto theta = theta_.Value();
     if (theta.ElementLength() != d_)
       throw Napi::Error::New(env, "theta was detached or transferred: expected length " + std::to_string(d_) +
@@ -104,25 +113,29 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return a;
   }
 
-  // update(grads, n, extra | null, t) -> [touched, skipped, outliers, bootstrapping]
-  Napi::Value Update(const Napi::CallbackInfo& info) {
+  int rows(Napi::Env env, const Napi::Value& v) {
+    const double n = number(env, v, "n");
+    if (!(n >= 1 && n == std::floor(n) && n < 2147483648.0))
+      throw Napi::RangeError::New(env, "Expected a positive integer for n but received " + describe(v));
+    return (int)n;
+  }
+
+  static bool given(const Napi::Value& v) { return !v.IsNull() && !v.IsUndefined(); }
+
+  // The arguments of update() and updateAsync(): (grads, n, extra | null, t, probeOut | null).
+  vsgd::StepArgs step_args(const Napi::CallbackInfo& info, Params& P) {
     Napi::Env env = info.Env();
     vsgd::StepArgs a = args(env);
-    const double n = number(env, info[1], "n");
-    if (!(n >= 1 && n == std::floor(n) && n < 2147483648.0))
-      throw Napi::RangeError::New(env, "Expected a positive integer for n but received " + describe(info[1]));
-    a.n = (int)n;
+    a.n = rows(env, info[1]);
     a.grads = f32(env, info[0], "grads", (size_t)a.n * d_).Data();
-    a.extra = nullptr;
-    if (!info[2].IsNull() && !info[2].IsUndefined()) a.extra = f32(env, info[2], "extra", (size_t)a.n * d_).Data();
-    Params P = P_;
+    a.extra = given(info[2]) ? f32(env, info[2], "extra", (size_t)a.n * d_).Data() : nullptr;
+    P = P_;
     vsgd::set_time(P, number(env, info[3], "t"));
-    vsgd::StepStats s;
-    try {
-      s = backend_->step(P, a);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(env, std::string("step failed: ") + e.what());
-    }
+    a.probe_out = given(info[4]) && backend_->fuses_probe() ? f32(env, info[4], "probeOut", d_).Data() : nullptr;
+    return a;
+  }
+
+  static Napi::Value stats(Napi::Env env, const vsgd::StepStats& s) {
     auto out = Napi::Array::New(env, 4);
     out[0u] = Napi::Number::New(env, (double)s.touched);
     out[1u] = Napi::Number::New(env, (double)s.skipped);
@@ -131,17 +144,28 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return out;
   }
 
+  // update(grads, n, extra | null, t, probeOut | null) -> [touched, skipped, outliers, bootstrapping]
+  Napi::Value Update(const Napi::CallbackInfo& info) {
+    Params P;
+    const vsgd::StepArgs a = step_args(info, P);
+    try {
+      return stats(info.Env(), backend_->step(P, a));
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("step failed: ") + e.what());
+    }
+  }
+
+  // updateAsync(...same...) -> Promise of the same array; the pass runs on a worker thread
+  Napi::Value UpdateAsync(const Napi::CallbackInfo& info);
+
   // probe(grads | null, n, out)
   Napi::Value Probe(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     vsgd::StepArgs a = args(env);
     a.n = 0;
     a.grads = nullptr;
-    if (!info[0].IsNull() && !info[0].IsUndefined()) {
-      const double n = number(env, info[1], "n");
-      if (!(n >= 1 && n == std::floor(n) && n < 2147483648.0))
-        throw Napi::RangeError::New(env, "Expected a positive integer for n but received " + describe(info[1]));
-      a.n = (int)n;
+    if (given(info[0])) {
+      a.n = rows(env, info[1]);
       a.grads = f32(env, info[0], "grads", (size_t)a.n * d_).Data();
     }
     float* out = f32(env, info[2], "out", d_).Data();
@@ -153,7 +177,26 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return env.Undefined();
   }
 
+  // readState(): a device-resident backend copies its state into the JavaScript buffer
+  Napi::Value ReadState(const Napi::CallbackInfo& info) {
+    vsgd::StepArgs a = args(info.Env());
+    try {
+      backend_->read_state(a.state, state_.Value().ElementLength());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("reading the state back failed: ") + e.what());
+    }
+    return info.Env().Undefined();
+  }
+
+  // invalidate(): the caller wrote theta or state; a device-resident backend uploads them again
+  Napi::Value Invalidate(const Napi::CallbackInfo& info) {
+    args(info.Env());
+    backend_->invalidate();
+    return info.Env().Undefined();
+  }
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (busy_) throw Napi::Error::New(info.Env(), "An asynchronous update of this optimizer is in flight");
     backend_.reset();
     theta_.Reset();
     state_.Reset();
@@ -164,11 +207,66 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return Napi::String::New(info.Env(), backend_ ? backend_->name() : "disposed");
   }
 
+  Napi::Value FusesProbe(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), backend_ && backend_->fuses_probe());
+  }
+
   Params P_{};
   size_t d_ = 0;
+  bool busy_ = false;  // an UpdateWorker holds the buffers
   std::unique_ptr<Backend> backend_;
   Napi::Reference<Napi::Float32Array> theta_, state_;
 };
+
+// Runs one step on a libuv worker thread. It holds references to the engine and to every
+// buffer the step reads or writes, so none can be collected while it runs; the engine refuses
+// other calls until it completes.
+class UpdateWorker : public Napi::AsyncWorker {
+ public:
+  UpdateWorker(Napi::Env env, Engine* engine, const Napi::CallbackInfo& info, const Params& P, const vsgd::StepArgs& a)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), engine_(engine), P_(P), a_(a) {
+    self_ = Napi::Persistent(info.This().As<Napi::Object>());
+    for (size_t k = 0; k < 5; ++k) {
+      if (info[k].IsObject()) held_.push_back(Napi::Persistent(info[k].As<Napi::Object>()));
+    }
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      stats_ = engine_->backend_->step(P_, a_);
+    } catch (const std::exception& e) {
+      SetError(std::string("step failed: ") + e.what());
+    }
+  }
+  void OnOK() override {
+    engine_->busy_ = false;
+    deferred_.Resolve(Engine::stats(Env(), stats_));
+  }
+  void OnError(const Napi::Error& e) override {
+    engine_->busy_ = false;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Engine* engine_;
+  Params P_;
+  vsgd::StepArgs a_;
+  vsgd::StepStats stats_;
+  Napi::ObjectReference self_;
+  std::vector<Napi::ObjectReference> held_;
+};
+
+Napi::Value Engine::UpdateAsync(const Napi::CallbackInfo& info) {
+  Params P;
+  const vsgd::StepArgs a = step_args(info, P);
+  auto* worker = new UpdateWorker(info.Env(), this, info, P, a);
+  busy_ = true;
+  worker->Queue();
+  return worker->Promise();
+}
 
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -23,12 +23,17 @@ struct StepArgs {
   const float* grads;
   const float* extra;
   int n;
+  // when not null, the step also writes the next probe point θ+δ here (d floats), so that
+  // probe() needs no pass of its own; only backends with fuses_probe() do
+  float* probe_out = nullptr;
 };
 
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
+  // whether step() honours StepArgs::probe_out
+  virtual bool fuses_probe() const { return false; }
   // The fused statistics-and-update pass; writes theta and state in place.
   virtual StepStats step(const Params& P, const StepArgs& a) = 0;
   // out[i] = theta[i] + delta_i; grads may be null (then n is ignored).

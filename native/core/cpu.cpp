@@ -30,6 +30,7 @@ class Cpu final : public Backend {
  public:
   explicit Cpu(int threads) : threads_(threads) {}
   const char* name() const override { return "cpu"; }
+  bool fuses_probe() const override { return true; }
 
   StepStats step(const Params& P, const StepArgs& a) override {
     const Kernels K = pick_kernels(P.algo, P.sparsity);

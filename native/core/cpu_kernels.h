@@ -88,6 +88,10 @@ struct Block {
     put<L.eta>(a.state, d, i, c.eta);
     put<L.p>(a.state, d, i, c.p);
     lane_store(a.theta + i, th);
+    if constexpr (needs_offset(ALGO)) {
+      // the next step's probe point, while θ and g are in registers (exact once bootstrap is over)
+      if (a.probe_out) lane_store(a.probe_out + i, th + probe_offset<F>(c.g, c.tau, F{}, F{}, P.eps));
+    }
     return o;
   }
 };
