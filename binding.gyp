@@ -1,7 +1,7 @@
 {
   "target_defaults": {
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/core"],
-    "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fno-math-errno"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fno-math-errno", "-ffp-contract=off"],
     "cflags_cc!": ["-fno-exceptions"],
     "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "GCC_ENABLE_CPP_EXCEPTIONS": "YES" }
   },
@@ -10,7 +10,8 @@
       "target_name": "vsgd",
       "sources": [
         "native/addon/addon.cpp", "native/core/cpu.cpp", "native/core/cpu_generic.cpp",
-        "native/core/triad.cpp", "native/core/cuda_stub.cpp"
+        "native/core/sparse.cpp", "native/core/triad.cpp", "native/core/cuda_stub.cpp",
+        "native/core/checkpoint.cpp", "native/addon/checkpoint.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8"],

@@ -5,6 +5,6 @@ export {
   SGD, AdaGrad, NaturalGradient, Adam,
   type SGDOptions, type AdaGradOptions, type NaturalGradientOptions, type AdamOptions,
 } from './optimizers/baselines';
-export { Optimizer, type StepInfo, type GradientFn, type LoadOverrides } from './optimizers/base';
+export { Optimizer, type StepInfo, type GradientFn, type LoadOverrides, type SparseRows } from './optimizers/base';
 export { backends } from './backends';
 export type { Backends, CudaStatus } from './native';

@@ -15,7 +15,8 @@ const int = (def: number | undefined, min: number): Spec => num(def, min, { inte
 export const common: Schema = {
   minibatch: int(1, 1),
   device: { kind: 'enum', default: 'auto', values: ['auto', 'cpu', 'cuda'] },
-  threads: int(undefined, 1),
+  // libgomp cannot start arbitrarily many threads; past a few per core they only cost
+  threads: num(undefined, 1, { integer: true, below: 1025 }),
 };
 
 export const vsgdOptions: Schema = {

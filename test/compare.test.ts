@@ -4,7 +4,7 @@
 // Tolerance: |native - ref| <= 1e-4·(|ref| + |before|) + 1e-6·rms(field), per element; an
 // element may differ more only where float32 rounding flips the outlier test (checked below).
 import test from 'ava';
-import type { Optimizer } from '../lib/index.ts';
+import type { Optimizer, VSGDfd } from '../lib/index.ts';
 import { gauss, refCloneState, refProbe, type RefState, refUpdate } from './reference.ts';
 import { logUniform, make, refField, refOptions, rng, SEED, type Setup, toRef } from './helpers.ts';
 
@@ -15,6 +15,23 @@ interface Scenario extends Setup {
   steps: number;
   density: number;
   hostile: boolean;
+  csr?: boolean; // feed the rows as sparse rows (updateSparse / probeSparse)
+}
+
+// The non-zero entries of dense rows (and the aligned extra values) as CSR.
+function toCsr(rows: Float32Array, extra: Float32Array | undefined, n: number, d: number) {
+  const offsets = new Int32Array(n + 1), indices: number[] = [], values: number[] = [], shifted: number[] = [];
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < d; i++) {
+      const x = rows[j * d + i];
+      if (x === 0) continue;
+      indices.push(i);
+      values.push(x);
+      if (extra) shifted.push(extra[j * d + i]);
+    }
+    offsets[j + 1] = indices.length;
+  }
+  return { offsets, indices: Int32Array.from(indices), values: Float32Array.from(values), ...(extra ? { shifted: Float32Array.from(shifted) } : {}) };
 }
 
 function rms(a: ArrayLike<number>): number {
@@ -76,8 +93,8 @@ function run(sc: Scenario, seed: number): string[] {
     let given: Float32Array | undefined;
     let probeOff: Float64Array | undefined;
     if (sc.algo === 'vsgdfd' && (opt as unknown as { needsCurvature: boolean }).needsCurvature) {
-      const vopt = opt as unknown as { probe(g?: Float32Array): Float32Array; bootstrapping: boolean };
-      const at = !vopt.bootstrapping && r() < 0.5 ? vopt.probe() : vopt.probe(grads);
+      const vopt = opt as unknown as VSGDfd;
+      const at = sc.csr ? vopt.probeSparse(toCsr(grads, undefined, n, d)) : !vopt.bootstrapping && r() < 0.5 ? vopt.probe() : vopt.probe(grads);
       const want = refProbe(ro, theta64, state, grads, n, d);
       probeOff = new Float64Array(d);
       for (let i = 0; i < d; i++) {
@@ -98,7 +115,8 @@ function run(sc: Scenario, seed: number): string[] {
       for (let k = 0; k < n * d; k++) extra[k] = 2 * a[k % d] * (1 + 0.2 * gauss(r));
       given = extra;
     }
-    const info = opt.update(grads, given);
+    const csr = sc.csr ? toCsr(grads, given, n, d) : undefined;
+    const info = csr ? opt.updateSparse(sc.algo === 'vsgd' && csr.shifted ? { ...csr, shifted: undefined, curvature: csr.shifted } : csr) : opt.update(grads, given);
     const want = refUpdate(ro, theta64, state, grads, given ?? null, n, d, step);
     const margin = (i: number) => outlierMargin(sc, before, grads, given, probeOff ? probeOff[i] : 1, i);
     const bad = new Set<number>();
@@ -118,7 +136,7 @@ function run(sc: Scenario, seed: number): string[] {
     if (info.touched !== want.touched && Math.abs(info.touched - want.touched) > borderline) problems.push(`step ${step}: touched ${info.touched} vs ${want.touched}`);
     if (info.skipped !== want.skipped) problems.push(`step ${step}: skipped ${info.skipped} vs ${want.skipped}`);
     if (Math.abs(info.outliers - want.outliers) > borderline) problems.push(`step ${step}: outliers ${info.outliers} vs ${want.outliers}`);
-    if (info.bootstrapping !== want.bootstrapping) {
+    if (info.bootstrapping !== want.bootstrapping && !sc.csr) {
       const tau = opt.state.tau;
       const which = Array.from(tau.keys()).filter((i) => (tau[i] <= 0) !== (state.tau[i] <= 0))
         .map((i) => `${i}: tau ${tau[i]} vs ${state.tau[i]} (before ${before.tau[i]})`);
@@ -152,6 +170,16 @@ for (const algo of ALGOS) {
     }
   }
 }
+// the same through sparse rows (CSR), where the bootstrapping count is kept incrementally
+for (const algo of ['vsgdfd', 'vsgd'] as const) {
+  for (const sparsity of ['instance', 'global'] as const) {
+    scenarios.push({
+      algo, sparsity, d: irand(2, 400), minibatch: irand(1, 32), steps: 30, bootstrap: irand(1, 8),
+      curvatureEvery: pick([1, 2, 3]), outlierSigmas: pick([0, 2]), lr: 0, decay: 0,
+      density: 0.05 + 0.5 * master(), hostile: master() < 0.5, csr: true,
+    });
+  }
+}
 // the largest shapes of the issue: d = 10^5 and n = 64
 scenarios.push({ algo: 'vsgdfd', sparsity: 'none', d: 100_000, minibatch: 64, steps: 3, bootstrap: 64, curvatureEvery: 1, outlierSigmas: 2, lr: 0, decay: 0, density: 1, hostile: true });
 scenarios.push({ algo: 'vsgdfd', sparsity: 'instance', d: 100_000, minibatch: 8, steps: 6, bootstrap: 4, curvatureEvery: 2, outlierSigmas: 2, lr: 0, decay: 0, density: 0.3, hostile: false });
@@ -159,7 +187,7 @@ scenarios.push({ algo: 'adam', sparsity: 'none', d: 100_000, minibatch: 4, steps
 
 scenarios.forEach((sc, k) => {
   const { algo, sparsity, d, minibatch, bootstrap, curvatureEvery, outlierSigmas, hostile } = sc;
-  const title = `${algo} ${sparsity} d=${d} n=${minibatch} n0=${bootstrap} every=${curvatureEvery} k=${outlierSigmas}${hostile ? ' hostile' : ''} #${k}`;
+  const title = `${sc.csr ? 'sparse rows ' : ''}${algo} ${sparsity} d=${d} n=${minibatch} n0=${bootstrap} every=${curvatureEvery} k=${outlierSigmas}${hostile ? ' hostile' : ''} #${k}`;
   test(title, (t) => {
     const seed = (SEED + k * 7919) >>> 0;
     const problems = run(sc, seed);

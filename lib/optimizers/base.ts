@@ -39,6 +39,16 @@ export interface AlgoDef {
 }
 
 export type Options = Record<string, number | string | undefined>;
+
+/** n sparse rows: row j holds indices[offsets[j] .. offsets[j+1]) (sorted, unique) with their
+ * values; `shifted` (VSGDfd) or `curvature` (VSGD) are aligned with indices. */
+export interface SparseRows {
+  offsets: Int32Array;
+  indices: Int32Array;
+  values: Float32Array;
+  shifted?: Float32Array;
+  curvature?: Float32Array;
+}
 export interface LoadOverrides { device?: 'auto' | 'cpu' | 'cuda'; threads?: number }
 
 const SPARSITY: Record<string, number> = { none: 0, instance: 1, global: 2 };
@@ -61,7 +71,9 @@ export abstract class Optimizer {
   #steps = 0;
   #boot: number;
   #probed = false;
-  #probeReady = false; // the last update already wrote the probe point
+  // 'current': the probe buffer holds θ+δ (δ from the state alone) for every coordinate, as the
+  // last update left it; 'patched': and probeSparse() then adjusted the coordinates of its rows
+  #probeBuf: 'none' | 'current' | 'patched' = 'none';
   #buffers: Record<string, Float32Array> = {};
 
   protected constructor(def: AlgoDef, theta: unknown, options: unknown) {
@@ -120,7 +132,7 @@ export abstract class Optimizer {
    * point is dropped and a GPU backend uploads them again. */
   invalidate(): void {
     this.#guard('invalidate').invalidate();
-    this.#probeReady = false;
+    this.#probeBuf = 'none';
   }
 
   /** One update from n gradient rows (row-major, n x d) and, for vSGD-fd, the shifted rows
@@ -204,6 +216,71 @@ export abstract class Optimizer {
     return this.#update(grads, extra);
   }
 
+  /** One update from sparse rows (CSR) under `sparsity: 'instance' | 'global'`: the cost is
+   * O(nnz) whatever d is. `shifted` (VSGD: `curvature`) are the values at the probe point,
+   * aligned with `indices`; they are required when `needsCurvature` is true. */
+  updateSparse(rows: SparseRows): StepInfo {
+    const engine = this.#guard('updateSparse');
+    const r = this.#sparse(rows, 'updateSparse');
+    const kind = this.#def.extra as 'shifted' | 'curvature';
+    const extra = (rows as unknown as Record<string, unknown>)[kind];
+    if (extra === undefined || extra === null) {
+      if (this.needsCurvature) {
+        throw new TypeError(check.expected(`a Float32Array of ${kind} values (curvature is due on this step: curvatureEvery = ${this.options.curvatureEvery})`, `rows.${kind}`, extra));
+      }
+    } else {
+      check.float32(extra, `rows.${kind}`);
+      if (kind === 'shifted' && !this.#probed) {
+        throw new Error(`${this.#def.name}.updateSparse(): shifted values were passed but probeSparse() was not called since the last update`);
+      }
+    }
+    const probeOut = kind === 'shifted' && this.#probeBuf !== 'none' ? this.#buffer('probe', this.d) : null;
+    const [touched, skipped, outliers, finished] = engine.updateSparse(r.offsets, r.indices, r.values, (extra as Float32Array) ?? null, this.#steps, probeOut);
+    this.#boot -= finished;
+    const info: StepInfo = { step: this.#steps, rows: r.offsets.length - 1, curvature: !!extra, touched, skipped, outliers, bootstrapping: this.#boot };
+    this.#steps++;
+    this.#probed = false;
+    this.#probeBuf = probeOut ? 'current' : 'none';
+    return info;
+  }
+
+  /** The probe point for these sparse rows: the same d-sized view as probe(), brought up to date
+   * in O(nnz) for the coordinates the rows name (a full pass only the first time or after
+   * invalidate()). Then evaluate the rows' gradients there and pass them as `shifted`. */
+  protected probeSparsePoint(rows: SparseRows): Float32Array {
+    const engine = this.#guard('probeSparse');
+    const r = this.#sparse(rows, 'probeSparse');
+    const out = this.#buffer('probe', this.d);
+    if (this.#probeBuf !== 'current') engine.probe(null, 0, out);
+    engine.probeSparse(r.offsets, r.indices, r.values, out);
+    this.#probeBuf = 'patched';
+    this.#probed = true;
+    return out;
+  }
+
+  #sparse(rows: SparseRows, method: string): SparseRows {
+    if (this.options.sparsity === undefined || this.options.sparsity === 'none') {
+      throw new Error(`${this.#def.name}.${method}() needs sparsity 'instance' or 'global' (this optimizer has sparsity '${this.options.sparsity ?? 'none'}')`);
+    }
+    if (rows === null || typeof rows !== 'object') throw new TypeError(check.expected('an object { offsets, indices, values }', 'rows', rows));
+    const known = ['offsets', 'indices', 'values', this.#def.extra as string];
+    for (const [key, value] of Object.entries(rows)) {
+      if (!known.includes(key) && value !== undefined) throw new TypeError(`Unknown field ${JSON.stringify(key)} in rows; known: ${known.join(', ')}`);
+    }
+    for (const key of ['offsets', 'indices'] as const) {
+      if (!(rows[key] instanceof Int32Array)) throw new TypeError(check.expected('an Int32Array', `rows.${key}`, rows[key]));
+    }
+    check.float32(rows.values, 'rows.values');
+    if (rows.values.length !== rows.indices.length) {
+      throw new RangeError(check.expected(`a Float32Array of length ${rows.indices.length} (one value per index)`, 'rows.values', rows.values));
+    }
+    const extra = (rows as unknown as Record<string, Float32Array | undefined>)[this.#def.extra as string];
+    if (extra !== undefined && extra !== null && extra.length !== rows.indices.length) {
+      throw new RangeError(check.expected(`a Float32Array of length ${rows.indices.length} (one value per index)`, `rows.${this.#def.extra}`, extra));
+    }
+    return rows;
+  }
+
   /** Serializes options, counters and state (not theta): versioned and checksummed. */
   save(): Uint8Array {
     this.#guard('save').readState();
@@ -235,6 +312,9 @@ export abstract class Optimizer {
     const c = decode(bytes);
     if (c.algo !== def.id) throw new Error(`Invalid checkpoint: it was saved by another algorithm (id ${c.algo}), not ${def.name}`);
     if (c.d !== t.length) throw new RangeError(`Invalid checkpoint: it holds d = ${c.d} coordinates but theta has length ${t.length}`);
+    if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
+      throw new TypeError(check.expected('an object { device?, threads }', 'overrides', overrides));
+    }
     for (const key of Object.keys(overrides)) {
       if (key !== 'device' && key !== 'threads') throw new TypeError(`Unknown load override ${JSON.stringify(key)}; known: device, threads`);
     }
@@ -290,7 +370,10 @@ export abstract class Optimizer {
     }
     const out = this.#buffer('probe', this.d);
     // after bootstrap δ depends on the state only, so the point the last update wrote is exact
-    if (!this.#probeReady || this.#boot > 0) engine.probe(grads ?? null, n, out);
+    if (this.#probeBuf !== 'current' || this.#boot > 0) {
+      engine.probe(grads ?? null, n, out);
+      this.#probeBuf = grads === undefined ? 'current' : 'none';
+    }
     this.#probed = true;
     return out;
   }
@@ -330,7 +413,7 @@ export abstract class Optimizer {
     this.#steps++;
     this.#boot = bootstrapping;
     this.#probed = false;
-    this.#probeReady = call.probeOut !== null && bootstrapping === 0;
+    this.#probeBuf = call.probeOut ? 'current' : 'none';
     return info;
   }
 }

@@ -1,7 +1,7 @@
 // vSGD-fd: adaptive per-coordinate rates from gradient mean, variance and finite-difference
 // curvature (SPEC.md, docs/algorithm.md).
 import { vsgdOptions } from '../options';
-import { type AlgoDef, type LoadOverrides, type Options, Optimizer } from './base';
+import { type AlgoDef, type LoadOverrides, type Options, Optimizer, type SparseRows } from './base';
 
 export interface VSGDfdOptions {
   minibatch?: number;
@@ -40,6 +40,11 @@ export class VSGDfd extends Optimizer {
    * Rows are required while bootstrapping (δ is then their running mean); optional after. */
   probe(grads?: Float32Array): Float32Array {
     return this.probePoint(grads);
+  }
+
+  /** probe() for sparse rows: O(nnz) after the first call (see updateSparse). */
+  probeSparse(rows: SparseRows): Float32Array {
+    return this.probeSparsePoint(rows);
   }
 
   static load(theta: Float32Array, bytes: Uint8Array, overrides?: LoadOverrides): VSGDfd {

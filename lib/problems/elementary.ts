@@ -54,6 +54,25 @@ export function sampleGrad(c: Case, theta: number, xi: number): number {
   }
 }
 
+/**
+ * Second derivative of one sample's loss (what vSGD's "bbprop" curvature rows carry):
+ * quad 2A, abs and rectlin 0 (away from the kink, and taken as 0 at it), gauss
+ * A(1 − r²)e^{−r²/2}, which is negative for |r| > 1. The signed value is returned; vSGD
+ * averages its absolute value (SPEC.md), so the sign is the optimizer's business.
+ */
+export function sampleCurvature(c: Case, theta: number, xi: number): number {
+  const r = theta - xi;
+  switch (c.loss) {
+    case 'quad':
+      return 2 * c.A;
+    case 'abs':
+    case 'rectlin':
+      return 0;
+    case 'gauss':
+      return c.A * (1 - r * r) * Math.exp(-0.5 * r * r);
+  }
+}
+
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
@@ -141,4 +160,78 @@ export function normalCdf(x: number): number {
   const z = Math.abs(x) / Math.SQRT2;
   const tail = 0.5 * erfcNonNeg(z); // = Φ(−|x|)
   return x >= 0 ? 1 - tail : tail;
+}
+
+/**
+ * Several cases side by side, `runs` coordinates each: coordinate i is run i % runs of
+ * cases[floor(i / runs)]. Samples come as standard normals z (n rows of d) and are scaled by
+ * each case's σ, so one array of z serves every case and every optimizer that should see the
+ * same samples. The loops are written per loss so that the hot path has no switch in it.
+ */
+export class CaseBlocks {
+  readonly d: number;
+
+  constructor(readonly cases: readonly Case[], readonly runs: number) {
+    if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`CaseBlocks: runs must be a positive integer, got ${runs}`);
+    this.d = cases.length * runs;
+  }
+
+  /** out[j*d + i] = sampleGrad at at[i] with ξ = σ·z[j*d + i] */
+  grads(at: ArrayLike<number>, z: ArrayLike<number>, n: number, out: Float32Array): void {
+    this.#each(n, (c, s, lo, hi, row) => {
+      const A = c.A;
+      switch (c.loss) {
+        case 'quad':
+          for (let i = lo; i < hi; i++) out[row + i] = 2 * A * (at[i] - s * z[row + i]);
+          break;
+        case 'abs':
+          for (let i = lo; i < hi; i++) {
+            const r = at[i] - s * z[row + i];
+            out[row + i] = r > 0 ? A : r < 0 ? -A : 0;
+          }
+          break;
+        case 'rectlin':
+          for (let i = lo; i < hi; i++) out[row + i] = at[i] - s * z[row + i] > 0 ? A : 0;
+          break;
+        case 'gauss':
+          for (let i = lo; i < hi; i++) {
+            const r = at[i] - s * z[row + i];
+            out[row + i] = A * r * Math.exp(-0.5 * r * r);
+          }
+          break;
+      }
+    });
+  }
+
+  /** out[j*d + i] = sampleCurvature at at[i] with ξ = σ·z[j*d + i] */
+  curvatures(at: ArrayLike<number>, z: ArrayLike<number>, n: number, out: Float32Array): void {
+    this.#each(n, (c, s, lo, hi, row) => {
+      const A = c.A;
+      if (c.loss === 'gauss') {
+        for (let i = lo; i < hi; i++) {
+          const r = at[i] - s * z[row + i];
+          out[row + i] = A * (1 - r * r) * Math.exp(-0.5 * r * r);
+        }
+      } else {
+        out.fill(c.loss === 'quad' ? 2 * A : 0, row + lo, row + hi);
+      }
+    });
+  }
+
+  /** out[i] = expectedExcess of coordinate i's case at theta[i] */
+  excess(theta: ArrayLike<number>, out: Float64Array): void {
+    for (let b = 0; b < this.cases.length; b++) {
+      const c = this.cases[b];
+      for (let i = b * this.runs; i < (b + 1) * this.runs; i++) out[i] = expectedExcess(c, theta[i]);
+    }
+  }
+
+  #each(n: number, body: (c: Case, s: number, lo: number, hi: number, row: number) => void): void {
+    const { d, runs } = this;
+    for (let b = 0; b < this.cases.length; b++) {
+      const c = this.cases[b];
+      const s = Math.sqrt(c.noise);
+      for (let j = 0; j < n; j++) body(c, s, b * runs, (b + 1) * runs, j * d);
+    }
+  }
 }

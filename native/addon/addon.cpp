@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "../core/backend.h"
+#include "../core/sparse.h"
+
+void RegisterCheckpoint(Napi::Env env, Napi::Object exports);  // native/addon/checkpoint.cpp
 
 namespace {
 
@@ -25,6 +28,12 @@ std::string describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNumber()) return "the number " + std::to_string(v.As<Napi::Number>().DoubleValue());
   return "a value of another type";
+}
+
+Napi::Int32Array i32(const Napi::Env& env, const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw Napi::TypeError::New(env, std::string("Expected an Int32Array for ") + what + " but received " + describe(v));
+  return v.As<Napi::Int32Array>();
 }
 
 Napi::Float32Array f32(const Napi::Env& env, const Napi::Value& v, const char* what, size_t len) {
@@ -54,6 +63,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return DefineClass(env, "Engine",
                        {InstanceMethod("update", &Engine::Update), InstanceMethod("updateAsync", &Engine::UpdateAsync),
                         InstanceMethod("probe", &Engine::Probe), InstanceMethod("readState", &Engine::ReadState),
+                        InstanceMethod("updateSparse", &Engine::UpdateSparse),
+                        InstanceMethod("probeSparse", &Engine::ProbeSparse),
                         InstanceMethod("invalidate", &Engine::Invalidate), InstanceMethod("dispose", &Engine::Dispose),
                         InstanceAccessor("device", &Engine::Device, nullptr),
                         InstanceAccessor("fusesProbe", &Engine::FusesProbe, nullptr)});
@@ -78,6 +89,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     P_.beta1 = (float)field(cfg, "beta1");
     P_.beta2 = (float)field(cfg, "beta2");
     const int threads = (int)field(cfg, "threads");
+    threads_ = threads;
     const std::string device = cfg.Get("device").ToString();
     if (!info[1].IsTypedArray()) throw Napi::TypeError::New(env, "Expected a Float32Array for theta but received " + describe(info[1]));
     d_ = info[1].As<Napi::TypedArray>().ElementLength();
@@ -155,6 +167,54 @@ class Engine : public Napi::ObjectWrap<Engine> {
     }
   }
 
+  // CSR rows (offsets, indices, values[, shifted]) checked against d; n = offsets.length - 1
+  vsgd::Csr csr(Napi::Env env, const Napi::Value& offsets, const Napi::Value& indices, const Napi::Value& values,
+                const Napi::Value& shifted) {
+    auto o = i32(env, offsets, "offsets");
+    auto ix = i32(env, indices, "indices");
+    if (o.ElementLength() < 2)
+      throw Napi::RangeError::New(env, "Expected offsets to have at least 2 entries (n + 1 for n rows) but received " +
+                                           std::to_string(o.ElementLength()));
+    vsgd::Csr r{};
+    r.offsets = o.Data();
+    r.indices = ix.Data();
+    r.nnz = ix.ElementLength();
+    r.n = (int)(o.ElementLength() - 1);
+    r.values = f32(env, values, "values", r.nnz).Data();
+    r.shifted = given(shifted) ? f32(env, shifted, "shifted", r.nnz).Data() : nullptr;
+    const std::string why = vsgd::check_csr(r, d_);
+    if (!why.empty()) throw Napi::RangeError::New(env, "Invalid sparse rows: " + why);
+    return r;
+  }
+
+  void cpu_only(Napi::Env env) {
+    if (std::string(backend_->name()) != "cpu")
+      throw Napi::Error::New(env, std::string("sparse rows run on the CPU backend only, not '") + backend_->name() + "'");
+  }
+
+  // updateSparse(offsets, indices, values, shifted | null, t, probeOut | null)
+  //   -> [touched, skipped, outliers, finished bootstrapping]
+  Napi::Value UpdateSparse(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    vsgd::StepArgs a = args(env);
+    cpu_only(env);
+    const vsgd::Csr r = csr(env, info[0], info[1], info[2], info[3]);
+    Params P = P_;
+    vsgd::set_time(P, number(env, info[4], "t"));
+    float* probe_out = given(info[5]) ? f32(env, info[5], "probeOut", d_).Data() : nullptr;
+    return stats(env, sparse_.step(P, a.theta, a.state, d_, r, probe_out, threads_));
+  }
+
+  // probeSparse(offsets, indices, values, out): θ+δ for the coordinates the rows name
+  Napi::Value ProbeSparse(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    vsgd::StepArgs a = args(env);
+    cpu_only(env);
+    const vsgd::Csr r = csr(env, info[0], info[1], info[2], env.Null());
+    sparse_.probe(P_, a.theta, a.state, d_, r, f32(env, info[3], "out", d_).Data());
+    return env.Undefined();
+  }
+
   // updateAsync(...same...) -> Promise of the same array; the pass runs on a worker thread
   Napi::Value UpdateAsync(const Napi::CallbackInfo& info);
 
@@ -213,7 +273,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Params P_{};
   size_t d_ = 0;
-  bool busy_ = false;  // an UpdateWorker holds the buffers
+  int threads_ = 0;
+  bool busy_ = false;
+  vsgd::SparseStepper sparse_;  // an UpdateWorker holds the buffers
   std::unique_ptr<Backend> backend_;
   Napi::Reference<Napi::Float32Array> theta_, state_;
 };
@@ -323,6 +385,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("layout", Napi::Function::New(env, LayoutOf));
   exports.Set("triad", Napi::Function::New(env, Triad));
+  RegisterCheckpoint(env, exports);
   return exports;
 }
 

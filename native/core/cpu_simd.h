@@ -13,6 +13,8 @@ namespace vsgd {
 
 typedef float vf8 __attribute__((vector_size(32)));
 typedef int vm8 __attribute__((vector_size(32)));
+typedef float vf4 __attribute__((vector_size(16)));
+typedef double vd4 __attribute__((vector_size(32)));
 constexpr size_t kLanes = 8;
 
 inline vm8 bits(vf8 x) {
@@ -41,6 +43,21 @@ template <> struct Lanes<vf8> {
   static vf8 max(vf8 a, vf8 b) { return a > b ? a : b; }
   static vf8 min(vf8 a, vf8 b) { return a < b ? a : b; }
   static vm8 isfinite(vf8 x) { return (bits(x) & 0x7f800000) != 0x7f800000; }
+  static vf8 wmean(vf8 a, vf8 na, vf8 b, vf8 nb) {
+    vf8 r;
+    for (int h = 0; h < 2; ++h) {  // two halves of four doubles
+      vf4 a4, na4, b4, nb4;
+      std::memcpy(&a4, (const float*)&a + 4 * h, sizeof a4);
+      std::memcpy(&na4, (const float*)&na + 4 * h, sizeof na4);
+      std::memcpy(&b4, (const float*)&b + 4 * h, sizeof b4);
+      std::memcpy(&nb4, (const float*)&nb + 4 * h, sizeof nb4);
+      const vd4 da = __builtin_convertvector(a4, vd4), dna = __builtin_convertvector(na4, vd4);
+      const vd4 db = __builtin_convertvector(b4, vd4), dnb = __builtin_convertvector(nb4, vd4);
+      const vf4 m = __builtin_convertvector((dna * da + dnb * db) / (dna + dnb), vf4);
+      std::memcpy((float*)&r + 4 * h, &m, sizeof m);
+    }
+    return r;
+  }
 };
 template <> inline vm8 vnot<vm8>(vm8 m) { return ~m; }
 

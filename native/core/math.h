@@ -87,12 +87,18 @@ template <> struct Lanes<float> {
   static VSGD_HD float min(float a, float b) { return fminf(a, b); }
   static VSGD_HD bool isfinite(float x) { return finite(x); }
   static VSGD_HD bool lnot(bool m) { return !m; }
+  // (na·a + nb·b) / (na + nb) with the sum in double: a running mean whose old part and new
+  // batch nearly cancel keeps its digits
+  static VSGD_HD float wmean(float a, float na, float b, float nb) {
+    return (float)(((double)na * a + (double)nb * b) / ((double)na + nb));
+  }
 };
 template <class F> VSGD_HD F vsqrt(F x) { return Lanes<F>::sqrt(x); }
 template <class F> VSGD_HD F vabs(F x) { return Lanes<F>::abs(x); }
 template <class F> VSGD_HD F vmax(F a, F b) { return Lanes<F>::max(a, b); }
 template <class F> VSGD_HD F vmin(F a, F b) { return Lanes<F>::min(a, b); }
 template <class F> VSGD_HD mask_t<F> visfinite(F x) { return Lanes<F>::isfinite(x); }
+template <class F> VSGD_HD F wmean(F a, F na, F b, F nb) { return Lanes<F>::wmean(a, na, b, nb); }
 template <class M> VSGD_HD M vnot(M m) { return !m; }
 template <class F> VSGD_HD F bc(float x) { return F{} + x; }  // broadcast
 
@@ -182,8 +188,7 @@ VSGD_HD BatchT<float> batch(const Acc& a) {
 template <class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
   const mask_t<F> boot = tau <= 0.0f;
   const F seen = boot ? -tau : bc<F>(0), total = seen + m;
-  const F w = 1.0f / (total > 0.0f ? total : bc<F>(1));
-  const F mean = g * (seen * w) + g1 * (m * w);  // weights <= 1: no overflow on the way
+  const F mean = wmean(g, seen, g1, total > 0.0f ? m : bc<F>(1));
   F delta = boot ? mean : g;
   delta = visfinite(delta) ? delta : bc<F>(eps);  // bad inputs: the update skips this coordinate anyway
   return vabs(delta) < eps ? (delta < 0.0f ? bc<F>(-eps) : bc<F>(eps)) : delta;
@@ -228,14 +233,13 @@ template <class F> VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT
   const F m1 = a.m > 0.0f ? a.m : bc<F>(1);
 
   // bootstrap: running plain means, then over-estimates that make the first rates small
-  const F seen = boot ? -s.tau : bc<F>(0), total = seen + m1, w = 1.0f / total;
-  const F wold = seen * w, wnew = a.m * w;  // weights <= 1: no overflow on the way
+  const F seen = boot ? -s.tau : bc<F>(0), total = seen + m1;
   const M done = total >= P.bootstrap;
-  const F bg = s.g * wold + a.g1 * wnew;
-  const F bv = s.v * wold + a.g2 * wnew;
-  const F bh = s.h * wold + a.c1 * wnew;
-  const F bvh = s.vh * wold + a.c2 * wnew;
-  const F bp = s.p + (a.m / n - s.p) * wnew;
+  const F bg = wmean(s.g, seen, a.g1, m1);
+  const F bv = wmean(s.v, seen, a.g2, m1);
+  const F bh = wmean(s.h, seen, a.c1, m1);
+  const F bvh = wmean(s.vh, seen, a.c2, m1);
+  const F bp = s.p + (a.m / n - s.p) * (a.m / total);
 
   // regular step: outlier test, moving averages with r = 1/tau, rate, memory, parameter
   const F gb = a.g1, q = a.g2, cb = a.c1, c2 = a.c2;

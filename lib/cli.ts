@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// The command line: a thin shell over lib/experiments. `vsgd-fd simulate` runs the paper's
+// experiments and writes the report folder.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ALGOS, type AlgoName, DEFAULTS, type GridOptions, Interrupted, runGrid } from './experiments/elementary';
+import { FIGURE1, figure1, figure2 } from './experiments/minibatch';
+import { type Results, reportFiles, resultsJson, showGain, writeReport } from './experiments/report';
+import { figure3 } from './experiments/reweight';
+import { LOSSES, type LossName } from './problems/elementary';
+
+const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+const integer = (min: number) => (v: string) => {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return x;
+};
+const seedArg = (v: string) => {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 0 || x > 0xffffffff) throw new InvalidArgumentError('expected an integer in [0, 4294967295]');
+  return x;
+};
+const numbers = (check: (x: number) => boolean, what: string) => (v: string) => {
+  const xs = v.split(',').map((s) => Number(s.trim()));
+  if (xs.length === 0 || !xs.every((x) => Number.isFinite(x) && check(x))) throw new InvalidArgumentError(`expected a comma-separated list of ${what}`);
+  return xs;
+};
+const names = <T extends string>(known: readonly T[]) => (v: string) => {
+  const xs = v.split(',').map((s) => s.trim());
+  const bad = xs.filter((x) => !known.includes(x as T));
+  if (bad.length) throw new InvalidArgumentError(`unknown ${bad.join(', ')}; known: ${known.join(', ')}`);
+  return known.filter((k) => xs.includes(k));
+};
+
+interface SimulateFlags {
+  out: string;
+  functions: LossName[];
+  algorithms: AlgoName[];
+  n: number[];
+  runs: number;
+  steps: number;
+  seed: number;
+  lr: number[];
+  decay: number[];
+  threads: number;
+  heatmapCopy?: string;
+  progress?: boolean;
+}
+
+/** Progress: a bar on a terminal, a plain line per tenth otherwise. */
+function reporter(show: boolean) {
+  const tty = show && process.stderr.isTTY;
+  const bar = tty ? new SingleBar({ format: 'simulate |{bar}| {percentage}% | {stage} | {duration}s elapsed, ETA {eta}s', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
+  let total = 0;
+  let lastTenth = -1;
+  const start = performance.now();
+  return {
+    start(t: number) {
+      total = t;
+      bar?.start(t, 0, { stage: 'starting' });
+    },
+    update(done: number, stage: string) {
+      if (bar) bar.update(done, { stage });
+      else if (show) {
+        const tenth = Math.floor((10 * done) / total);
+        if (tenth !== lastTenth) {
+          lastTenth = tenth;
+          console.error(`simulate: ${stage} (${Math.round((100 * done) / total)}%, ${((performance.now() - start) / 1000).toFixed(1)} s)`);
+        }
+      }
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+async function simulate(f: SimulateFlags): Promise<void> {
+  const options: GridOptions = {
+    losses: f.functions, algorithms: f.algorithms, ns: f.n, runs: f.runs, steps: f.steps, seed: f.seed, lrs: f.lr, decays: f.decay, threads: f.threads,
+  };
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const progress = reporter(f.progress ?? true);
+  const extra = 3; // figures 1-3 and the rendering, after the grid's steps
+  const start = performance.now();
+  try {
+    progress.start(f.steps + extra);
+    const grid = await runGrid(options, (t, all) => progress.update(t, `grid step ${t}/${all}`), controller.signal);
+    const tick = async (k: number, stage: string) => {
+      progress.update(f.steps + k, stage);
+      await new Promise((ok) => setImmediate(ok));
+      if (controller.signal.aborted) throw new Interrupted();
+    };
+    await tick(0, 'figures 1 and 2');
+    const mb = { ...FIGURE1, seed: f.seed };
+    const f1 = figure1(mb);
+    const f2 = figure2(mb);
+    await tick(1, 'figure 3');
+    const f3 = figure3(10, f.seed);
+    await tick(2, 'rendering');
+    const results: Results = {
+      grid, figure1: f1, figure2: f2, figure3: f3, version,
+      command: ['vsgd-fd', ...process.argv.slice(2)].join(' '), seconds: 0,
+    };
+    results.seconds = (performance.now() - start) / 1000;
+    const files = reportFiles(results);
+    await tick(3, 'writing');
+    writeReport(f.out, files, controller.signal);
+    if (f.heatmapCopy) writeCopy(f.heatmapCopy, files.get('figure6.png') as Buffer);
+    progress.stop();
+    printSummary(results, path.resolve(f.out));
+  } catch (err) {
+    progress.stop();
+    if (err instanceof Interrupted || controller.signal.aborted) {
+      console.error('simulate: interrupted; no report was written');
+      process.exitCode = 130;
+      return;
+    }
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+function writeCopy(file: string, data: Buffer): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+function printSummary(r: Results, out: string): void {
+  const json = resultsJson(r);
+  const lines = [`robustness (improved / diverged / worst gain of the mean), ${r.grid.options.runs} runs x ${r.grid.options.steps} updates, seed ${r.grid.options.seed}:`];
+  const ids = [...new Set(json.elementary.rows.map((x) => x.id))];
+  for (const id of ids) {
+    const rows = json.elementary.rows.filter((x) => x.id === id);
+    const cells = rows.map((x) => `n=${x.n}: ${String(x.improved).padStart(2)}/${x.squares.length} ${String(x.diverged).padStart(2)} ${showGain(x.worstGain).padStart(8)}`);
+    lines.push(`  ${rows[0].label.padEnd(26)} ${cells.join('   ')}`);
+  }
+  lines.push(`grid ${r.grid.seconds.toFixed(1)} s, all ${r.seconds.toFixed(1)} s; report: ${out}`);
+  console.log(lines.join('\n'));
+}
+
+export function program(): Command {
+  const p = new Command('vsgd-fd').description('vSGD-fd (Schaul & LeCun 2013): the paper\'s experiments').version(version);
+  p.command('simulate')
+    .description('run the elementary test suite (Figures 5 and 6) and Figures 1-3, and write a report folder')
+    .option('-o, --out <dir>', 'report folder (replaced as a whole at the end)', 'report')
+    .option('--functions <list>', `losses, from ${LOSSES.join(',')}`, names(LOSSES), [...DEFAULTS.losses])
+    .option('--algorithms <list>', `algorithms, from ${ALGOS.join(',')}`, names(ALGOS), [...DEFAULTS.algorithms])
+    .option('-n, --n <list>', 'minibatch sizes', numbers((x) => Number.isInteger(x) && x >= 1, 'positive integers'), [...DEFAULTS.ns])
+    .option('--runs <k>', 'independent runs per case', integer(1), DEFAULTS.runs)
+    .option('--steps <k>', 'updates per run', integer(1), DEFAULTS.steps)
+    .option('--seed <k>', 'random seed', seedArg, DEFAULTS.seed)
+    .option('--lr <list>', 'η₀ grid of SGD, AdaGrad and natural gradient', numbers((x) => x > 0, 'positive numbers'), [...DEFAULTS.lrs])
+    .option('--decay <list>', 'γ grid of SGD', numbers((x) => x >= 0, 'non-negative numbers'), [...DEFAULTS.decays])
+    .option('--threads <k>', 'OpenMP threads per optimizer (1 is fastest here: each call is small)', integer(1), 1)
+    .option('--heatmap-copy <file>', 'also write the Figure 6 heatmap PNG to this file')
+    .addOption(new Option('--no-progress', 'no progress output'))
+    .action(async (flags: SimulateFlags) => simulate(flags));
+  return p;
+}
+
+if (require.main === module) {
+  program().parseAsync(process.argv).catch((err: unknown) => {
+    console.error(`vsgd-fd: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,45 @@
+// Sparse rows (CSR) for the per-coordinate sparse rates: a step costs O(nnz), whatever d is.
+// The math is math.h's; this file only gathers each named coordinate's active entries.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+
+namespace vsgd {
+
+// n rows in compressed sparse row form: row j holds indices[offsets[j] .. offsets[j+1]),
+// sorted and unique, with values (gradients) and, when curvature comes, shifted (gradients
+// at the probe point) aligned with them.
+struct Csr {
+  const int32_t* offsets;  // n + 1
+  const int32_t* indices;  // nnz
+  const float* values;     // nnz
+  const float* shifted;    // nnz or null
+  int n;
+  size_t nnz;
+};
+
+// "" when the rows are well formed for d coordinates, else what is wrong (for the error).
+std::string check_csr(const Csr& r, size_t d);
+
+class SparseStepper {
+ public:
+  // One update. Coordinates the rows do not name are not read or written. When probe_out is
+  // not null, θ+δ is rewritten there for every coordinate the rows name, so a probe point that
+  // was current before stays current. stats.bootstrapping counts the coordinates that finished
+  // their bootstrap in this update.
+  StepStats step(const Params& P, float* theta, float* state, size_t d, const Csr& rows, float* probe_out, int threads);
+  // out[i] = θ_i + δ_i for the coordinates the rows name (δ with this step's rows while bootstrapping).
+  void probe(const Params& P, const float* theta, const float* state, size_t d, const Csr& rows, float* out);
+
+ private:
+  size_t gather(const Params& P, const float* state, size_t d, const Csr& rows, bool curv);
+  void release();
+  std::vector<int32_t> slot_;  // per coordinate: its place in coords_, or -1 (outside calls)
+  std::vector<int32_t> coords_;
+  std::vector<Acc> acc_;
+};
+
+}  // namespace vsgd

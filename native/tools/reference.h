@@ -1,0 +1,248 @@
+// A float64 re-implementation of the optimizer step, written from SPEC.md and the conventions
+// stated in math.h's comments and docs/algorithm.md, for vsgd_selfcheck (selfcheck.cpp, whose
+// head lists the conventions). It shares no arithmetic with native/core/math.h: it uses only the
+// state layout (which slot holds which field) and Params, which are the interface.
+#pragma once
+#include <algorithm>
+#include <cmath>
+
+#include "backend.h"
+
+namespace vsgd_ref {
+
+using vsgd::Layout;
+
+enum : unsigned { fTouched = 1, fSkipped = 2, fOutlier = 4, fBoot = 8 };
+inline const char* kAlgoName[] = {"vsgdfd", "vsgd", "sgd", "adagrad", "natural", "adam"};
+inline const char* kSparsityName[] = {"dense", "instance", "global"};
+
+struct Opt {  // the options, as the float values the backend sees, widened to double
+  int algo, sparsity;
+  double n0, C, eps, k, lr0, decay, b1, b2;
+};
+
+struct Cell {  // one coordinate's state
+  double g = 0, v = 0, h = 0, vh = 0, tau = 0, eta = 0, p = 0;
+};
+enum Field { kG, kV, kH, kVH, kTau, kEta, kP, kFields };
+inline const char* kFieldName[] = {"g", "v", "h", "vh", "tau", "eta", "p"};
+inline double& field(Cell& c, int f) {
+  double* a[] = {&c.g, &c.v, &c.h, &c.vh, &c.tau, &c.eta, &c.p};
+  return *a[f];
+}
+inline double field(const Cell& c, int f) { return field(const_cast<Cell&>(c), f); }
+inline void slots(const Layout& L, int s[kFields]) {
+  s[kG] = L.g, s[kV] = L.v, s[kH] = L.h, s[kVH] = L.vh, s[kTau] = L.tau, s[kEta] = L.eta, s[kP] = L.p;
+}
+
+// What the reference expects of one coordinate. `slack` (index kFields: theta) is an absolute
+// allowance added to the relative tolerance where the float result is ill-conditioned: a
+// quantity formed by cancellation (the bootstrap mean delta, a moving-average g near 0) carries
+// a rounding error of a few float ulps of its terms' size, and quantities divided by it (the
+// curvature samples) or built from its square (eta, then theta) inherit that error relatively.
+struct RefOut {
+  Cell s;
+  double theta;
+  unsigned flags;
+  double slack[kFields + 1] = {0};
+};
+
+constexpr double kUlps = 8 * 5.9604644775390625e-8;  // 8 float rounding units (2^-24 each)
+
+inline bool is_vsgd(int algo) { return algo == vsgd::kVsgdFd || algo == vsgd::kVsgd; }
+
+// A value the backend can store: finite and within float range.
+inline bool storable(double x) { return std::isfinite(x) && std::fabs(x) <= 3.4028234663852886e38; }
+
+inline bool ref_active(const Opt& o, double x) { return o.sparsity == vsgd::kDense || x != 0.0; }
+
+// SPEC "One dense step" 1 and "Bootstrap": delta = g, or while bootstrapping the mean of the
+// samples seen so far and this step's active rows; |delta| >= eps with sign(0) = +1; a
+// non-finite mean (non-finite rows) gives +eps.
+// *err bounds the float rounding of delta (a mean of terms of either sign can cancel).
+inline double ref_delta(const Opt& o, const Cell& s, const double* x, int n, double* err = nullptr) {
+  double delta = s.g, terms = 0;
+  if (s.tau <= 0) {
+    double m = 0, s1 = 0, a1 = 0;
+    for (int j = 0; j < n; ++j)
+      if (ref_active(o, x[j])) m += 1, s1 += x[j], a1 += std::fabs(x[j]);
+    const double seen = -s.tau, total = seen + m;
+    delta = total > 0 ? (seen * s.g + s1) / total : 0.0;
+    terms = total > 0 ? (seen * std::fabs(s.g) + a1) / total : 0.0;
+  }
+  if (err) *err = storable(terms) ? kUlps * terms : 0.0;
+  if (!storable(delta)) delta = o.eps;  // non-finite rows: the step skips the coordinate anyway
+  if (std::fabs(delta) < o.eps) {
+    delta = delta < 0 ? -o.eps : o.eps;
+    if (err) *err = 0;  // clamped (unless on the edge, which random inputs do not hit)
+  }
+  return delta;
+}
+
+// vSGD-fd / vSGD, one coordinate. `flip` inverts the outlier decision; `*ambiguous` says the
+// decision lies within float rounding of its threshold, so either outcome is acceptable.
+inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double* x, const double* e, int n, bool flip,
+                bool* ambiguous) {
+  *ambiguous = false;
+  RefOut out{in, theta, 0};
+  const bool fd = o.algo == vsgd::kVsgdFd;
+  const bool boot = in.tau <= 0;
+  const unsigned bflag = boot ? fBoot : 0;
+  double m = 0, s1 = 0, s2 = 0;
+  bool bad = false;
+  for (int j = 0; j < n; ++j) {
+    if (!ref_active(o, x[j])) continue;
+    m += 1, s1 += x[j], s2 += x[j] * x[j];
+    bad |= !std::isfinite(x[j]);
+    if (e) bad |= !std::isfinite(e[j]);
+  }
+  out.flags = bflag;
+  if (m == 0) return out;                      // no active row: untouched
+  if (boot && !e) return out;                  // bootstrap needs curvature with every sample:
+                                               // without it nothing happens (not even a skip)
+  if (bad) return out.flags |= fSkipped, out;  // non-finite input: skipped
+  double c1 = 0, c2 = 0, rel_delta = 0;
+  if (e) {
+    double err = 0;
+    const double ad = std::fabs(ref_delta(o, in, x, n, &err));
+    if (fd) rel_delta = err / ad;  // the curvature samples are divided by delta
+    for (int j = 0; j < n; ++j) {
+      if (!ref_active(o, x[j])) continue;
+      const double c = fd ? std::fabs(x[j] - e[j]) / ad : std::fabs(e[j]);
+      c1 += c, c2 += c * c;
+    }
+  }
+  Cell t = in;
+  double th = theta;
+  unsigned flags = fTouched;
+  const double eps = o.eps;
+  if (boot) {
+    const double seen = -in.tau, total = seen + m;
+    t.g = (seen * in.g + s1) / total;
+    t.v = (seen * in.v + s2) / total;
+    t.h = (seen * in.h + c1) / total;
+    if (fd) t.vh = (seen * in.vh + c2) / total;
+    if (o.sparsity == vsgd::kGlobal) t.p = in.p + (m / n - in.p) * (m / total);
+    if (total >= o.n0) {
+      t.v = o.C * (t.v + eps);
+      t.h = o.C * (t.h + eps);
+      if (fd) t.vh = o.C * o.C * (t.vh + eps);
+      t.tau = total;
+    } else {
+      t.tau = -total;
+      flags |= fBoot;
+    }
+    out.slack[kG] = kUlps * (seen * std::fabs(in.g) + std::fabs(s1)) / total;  // g's mean may cancel
+    out.slack[kH] = rel_delta * std::fabs(t.h);
+    out.slack[kVH] = 2 * rel_delta * std::fabs(t.vh);
+  } else {
+    const double gb = s1 / m, q = s2 / m, cb = c1 / m, cq = c2 / m;
+    bool outlier = false;
+    if (o.k > 0) {
+      // each test: lhs > rhs; "ambiguous" when the two are within float rounding of each other
+      // (the rhs is a square root of a difference, which float computes only to ~sqrt(ulp))
+      auto test = [&](double mean, double avg, double sq, bool* amb) {
+        const double lhs = std::fabs(mean - avg), rhs = o.k * std::sqrt(std::max(sq - avg * avg, 0.0));
+        *amb = std::fabs(lhs - rhs) <= 1e-3 * o.k * std::sqrt(std::fabs(sq)) + 1e-5 * (std::fabs(mean) + std::fabs(avg));
+        return lhs > rhs;
+      };
+      bool amb_g = false, amb_c = false;
+      const bool out_g = test(gb, in.g, in.v, &amb_g);
+      const bool use_c = fd && e;
+      const bool out_c = use_c && test(cb, in.h, in.vh, &amb_c);
+      // the decision is ambiguous when some choice of the ambiguous tests changes the OR
+      bool can_true = false, can_false = false;
+      for (int a = 0; a < 2; ++a)
+        for (int b = 0; b < 2; ++b) {
+          if ((a && !amb_g) || (b && !amb_c)) continue;
+          const bool r = (a ? !out_g : out_g) || (use_c && (b ? !out_c : out_c));
+          (r ? can_true : can_false) = true;
+        }
+      *ambiguous = can_true && can_false;
+      outlier = out_g || out_c;
+    }
+    if (flip) outlier = !outlier;
+    if (outlier) t.tau += 1, flags |= fOutlier;
+    const double r = 1.0 / t.tau;
+    t.g = (1 - r) * in.g + r * gb;
+    t.v = (1 - r) * in.v + r * q;
+    if (e) {
+      t.h = (1 - r) * in.h + r * cb;
+      if (fd) t.vh = (1 - r) * in.vh + r * cq;
+    }
+    double ne = n;
+    if (o.sparsity == vsgd::kInstance) ne = m;
+    if (o.sparsity == vsgd::kGlobal) {
+      t.p = (1 - r) * in.p + r * (m / n);
+      ne = std::min(std::max(n * t.p, 1.0), (double)n);
+    }
+    const double g2 = t.g * t.g;
+    const double base = ne * g2 / (t.v + (ne - 1) * g2 + eps);
+    const double eta = fd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
+    const double tau_before = t.tau;
+    t.tau = std::max(1 - g2 / (t.v + eps), 0.0) * t.tau + 1;  // in [0, 1] exactly; docs/algorithm.md
+    th = theta - eta * (s1 / ne);
+    t.eta = eta;
+    // g may cancel; eta goes with g^2, theta moves by eta*mean, tau by g^2/v
+    const double err_g = kUlps * ((1 - r) * std::fabs(in.g) + r * std::fabs(gb));
+    const double rel_g2 = t.g != 0 ? std::min(2 * err_g / std::fabs(t.g), 1.0) : 1.0;
+    out.slack[kG] = err_g;
+    out.slack[kEta] = rel_g2 * std::fabs(eta);
+    out.slack[kFields] = (rel_g2 + kUlps) * std::fabs(eta * (s1 / ne));
+    out.slack[kTau] = (rel_g2 + kUlps) * (g2 / (t.v + eps)) * tau_before;
+  }
+  bool ok = storable(th);
+  for (int f = 0; f < kFields; ++f) ok = ok && storable(field(t, f));
+  if (!ok) {  // an overflowing result is not stored
+    for (double& x : out.slack) x = 0;
+    return out.flags |= fSkipped, out;
+  }
+  out.s = t;
+  out.theta = th;
+  out.flags = flags;
+  return out;
+}
+
+// The baselines step with the mean of all n rows (SPEC "Baselines"); t = updates done before.
+inline RefOut ref_baseline(const Opt& o, const Cell& in, double theta, const double* x, int n, double t) {
+  RefOut out{in, theta, 0};
+  double s1 = 0, s2 = 0;
+  bool bad = false;
+  for (int j = 0; j < n; ++j) s1 += x[j], s2 += x[j] * x[j], bad |= !std::isfinite(x[j]);
+  if (bad) return out.flags = fSkipped, out;
+  if (n == 0) return out;
+  const double gb = s1 / n, q = s2 / n;
+  Cell c = in;
+  double th = theta;
+  switch (o.algo) {
+    case vsgd::kSgd:
+      th = theta - o.lr0 / (1 + o.decay * t) * gb;
+      break;
+    case vsgd::kAdaGrad:
+      c.v = in.v + gb * gb;
+      th = theta - o.lr0 * gb / (std::sqrt(c.v) + o.eps);
+      break;
+    case vsgd::kNatural: {
+      const double r = 1.0 / std::min(t + 1, 100.0);
+      c.v = (1 - r) * in.v + r * q;
+      th = theta - o.lr0 * gb / (c.v + o.eps);
+      break;
+    }
+    case vsgd::kAdam: {
+      c.g = o.b1 * in.g + (1 - o.b1) * gb;
+      c.v = o.b2 * in.v + (1 - o.b2) * gb * gb;
+      const double mh = c.g / (1 - std::pow(o.b1, t + 1)), vh = c.v / (1 - std::pow(o.b2, t + 1));
+      th = theta - o.lr0 * mh / (std::sqrt(vh) + o.eps);
+      break;
+    }
+  }
+  bool ok = storable(th);
+  for (int f = 0; f < kFields; ++f) ok = ok && storable(field(c, f));
+  if (!ok) return out.flags = fSkipped, out;
+  out.s = c;
+  out.theta = th;
+  out.flags = fTouched;
+  return out;
+}
+
+}  // namespace vsgd_ref

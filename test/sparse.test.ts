@@ -1,0 +1,115 @@
+// Sparse rows (CSR): same numbers as dense rows, O(nnz) (coordinates not named are never read),
+// and bad CSR refused with clear errors and state intact.
+import test from 'ava';
+import { type Optimizer, type SparseRows, VSGD, VSGDfd } from '../lib/index.ts';
+import { gauss } from './reference.ts';
+import { rng, SEED } from './helpers.ts';
+
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+const snapshot = (o: Optimizer) => ({ theta: bits(o.theta), state: Object.fromEntries(Object.entries(o.state).map(([k, v]) => [k, bits(v)])) });
+
+function csrOf(rows: Float32Array, n: number, d: number, extra?: Float32Array): SparseRows {
+  const offsets = new Int32Array(n + 1), idx: number[] = [], val: number[] = [], ext: number[] = [];
+  for (let j = 0; j < n; j++) {
+    for (let i = 0; i < d; i++) {
+      if (rows[j * d + i] === 0) continue;
+      idx.push(i);
+      val.push(rows[j * d + i]);
+      if (extra) ext.push(extra[j * d + i]);
+    }
+    offsets[j + 1] = idx.length;
+  }
+  return { offsets, indices: Int32Array.from(idx), values: Float32Array.from(val), ...(extra ? { shifted: Float32Array.from(ext) } : {}) };
+}
+
+for (const sparsity of ['instance', 'global'] as const) {
+  test(`dense and sparse rows of the same numbers give the same result (${sparsity})`, (t) => {
+    const d = 300, n = 8, r = rng(SEED);
+    const a = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, sparsity, bootstrap: 3, curvatureEvery: 2 });
+    const b = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, sparsity, bootstrap: 3, curvatureEvery: 2 });
+    const grads = new Float32Array(n * d), shifted = new Float32Array(n * d);
+    for (let step = 0; step < 40; step++) {
+      for (let k = 0; k < n * d; k++) grads[k] = r() < 0.2 ? a.theta[k % d] - 0.3 + 0.2 * gauss(r) : 0;
+      let ia, ib;
+      if (a.needsCurvature) {
+        const at = a.probe(grads);
+        const bt = b.probeSparse(csrOf(grads, n, d));
+        t.deepEqual(bits(bt), bits(at), 'the same probe point');
+        for (let k = 0; k < n * d; k++) shifted[k] = grads[k] === 0 ? 0 : grads[k] + (at[k % d] - a.theta[k % d]) * (1 + 0.1 * gauss(r));
+        ia = a.update(grads, shifted);
+        ib = b.updateSparse(csrOf(grads, n, d, shifted));
+      } else {
+        ia = a.update(grads);
+        ib = b.updateSparse(csrOf(grads, n, d));
+      }
+      t.deepEqual(ib, ia);
+    }
+    t.deepEqual(snapshot(b), snapshot(a));
+  });
+}
+
+test('a sparse step reads and writes only the coordinates its rows name', (t) => {
+  const d = 5_000_000;
+  const theta = new Float32Array(d).fill(NaN); // anything that read these would count a skip
+  const opt = new VSGDfd(theta, { minibatch: 2, sparsity: 'instance', bootstrap: 2 });
+  const named = [3, 77, 4_999_999];
+  for (const i of named) theta[i] = 1;
+  opt.invalidate();
+  const rows: SparseRows = { offsets: new Int32Array([0, 2, 3]), indices: new Int32Array([3, 77, 4_999_999]), values: new Float32Array([0.5, -0.2, 0.1]) };
+  let info;
+  for (let s = 0; s < 6; s++) {
+    const at = opt.probeSparse(rows);
+    info = opt.updateSparse({ ...rows, shifted: rows.values.map((x, k) => x + 0.5 * (at[rows.indices[k]] - theta[rows.indices[k]])) });
+    t.is(info.skipped, 0);
+    t.is(info.touched, 3);
+  }
+  t.is(info?.bootstrapping, d - 3, 'only the named coordinates finished bootstrapping');
+  t.true(named.every((i) => theta[i] !== 1), 'the named coordinates moved');
+  t.true(Number.isNaN(theta[4]) && Number.isNaN(theta[4_999_998]) && opt.state.tau[4] === 0);
+});
+
+test('bad sparse rows are refused with clear errors and change nothing', (t) => {
+  const d = 10;
+  const opt = new VSGDfd(new Float32Array(d).fill(1), { minibatch: 2, sparsity: 'instance', bootstrap: 1, curvatureEvery: 2 });
+  const ok: SparseRows = { offsets: new Int32Array([0, 2, 3]), indices: new Int32Array([1, 4, 2]), values: new Float32Array([1, 2, 3]) };
+  opt.probeSparse(ok);
+  opt.updateSparse({ ...ok, shifted: new Float32Array([1.1, 2.1, 3.1]) });
+  const before = snapshot(opt);
+  const bad: [Partial<SparseRows> & Record<string, unknown>, RegExp, ErrorConstructor][] = [
+    [{ ...ok, indices: new Int32Array([4, 1, 2]) }, /indices\[1\] = 1 is not greater than indices\[0\] = 4 in row 0/, RangeError],
+    [{ ...ok, indices: new Int32Array([1, 1, 2]) }, /sorted and unique/, RangeError],
+    [{ ...ok, indices: new Int32Array([1, 10, 2]) }, /indices\[1\] = 10 is outside \[0, 10\)/, RangeError],
+    [{ ...ok, indices: new Int32Array([-1, 4, 2]) }, /outside/, RangeError],
+    [{ ...ok, offsets: new Int32Array([0, 2, 4]) }, /offsets\[2\] = 4 runs past the 3 entries/, RangeError],
+    [{ ...ok, offsets: new Int32Array([0, 2, 2]) }, /offsets\[n\] = 2 but indices has 3 entries/, RangeError],
+    [{ ...ok, offsets: new Int32Array([1, 2, 3]) }, /offsets\[0\] must be 0/, RangeError],
+    [{ ...ok, offsets: new Int32Array([0, 3, 2]) }, /must not decrease/, RangeError],
+    [{ ...ok, values: new Float32Array(2) }, /length 3 \(one value per index\) for rows.values but received a Float32Array of length 2/, RangeError],
+    [{ ...ok, shifted: new Float32Array(5) }, /for rows.shifted/, RangeError],
+    [{ ...ok, indices: [1, 4, 2] as never }, /Int32Array for rows.indices/, TypeError],
+    [{ ...ok, values: new Float64Array(3) as never }, /Float32Array for rows.values/, TypeError],
+    [{ ...ok, weights: 1 }, /Unknown field "weights"/, TypeError],
+  ];
+  for (const [rows, message, type] of bad) {
+    t.throws(() => opt.updateSparse(rows as SparseRows), { instanceOf: type, message });
+    t.deepEqual(snapshot(opt), before);
+  }
+  const dense = new VSGDfd(new Float32Array(d));
+  t.throws(() => dense.updateSparse(ok), { message: /needs sparsity 'instance' or 'global'/ });
+  opt.updateSparse(ok); // curvature is not due on update 1 of every 2
+  const after = snapshot(opt);
+  t.throws(() => opt.updateSparse(ok), { instanceOf: TypeError, message: /curvature is due/ });
+  t.throws(() => opt.updateSparse({ ...ok, shifted: new Float32Array(3) }), { message: /probeSparse\(\) was not called/ });
+  t.deepEqual(snapshot(opt), after);
+});
+
+test('VSGD takes sparse curvature values', (t) => {
+  const d = 6;
+  const opt = new VSGD(new Float32Array(d).fill(2), { minibatch: 1, sparsity: 'instance', bootstrap: 2 });
+  for (let s = 0; s < 30; s++) {
+    const i = s % 3;
+    const info = opt.updateSparse({ offsets: new Int32Array([0, 1]), indices: new Int32Array([i]), values: new Float32Array([opt.theta[i]]), curvature: new Float32Array([1]) });
+    t.is(info.touched, 1);
+  }
+  t.true(opt.theta[0] < 2 && opt.theta[5] === 2);
+});
