@@ -10,7 +10,7 @@
       "target_name": "vsgd",
       "sources": [
         "native/addon/addon.cpp", "native/core/cpu.cpp", "native/core/cpu_generic.cpp",
-        "native/core/sparse.cpp", "native/core/triad.cpp", "native/core/cuda_stub.cpp",
+        "native/core/sparse.cpp", "native/core/accumulate.cpp", "native/core/triad.cpp", "native/core/cuda_stub.cpp",
         "native/core/checkpoint.cpp", "native/addon/checkpoint.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

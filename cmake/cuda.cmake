@@ -60,9 +60,9 @@ if(VSGD_CUDA_BUILT)
     CUDA_RESOLVE_DEVICE_SYMBOLS OFF
     CUDA_RUNTIME_LIBRARY Static
     POSITION_INDEPENDENT_CODE ON)
-  # --fmad=false: no contraction of a*b+c into FMA, so the kernel rounds exactly as the CPU
-  # loop does (x86-64 compilers do not contract by default) and CUDA reproduces the CPU backend
-  # bit for bit. The step is memory-bound, so this costs nothing measurable.
+  # --fmad=false: no contraction of a*b+c into FMA, as the CPU kernels are built
+  # (-ffp-contract=off), so CUDA reproduces the CPU backend bit for bit (docs/cuda.md,
+  # "Rounding"). The step is memory-bound, so this costs nothing measurable.
   target_compile_options(vsgd_core PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--fmad=false -lineinfo>)
   # The host side of anything linking vsgd_core (vsgd.node, the tools) needs the static runtime.
   target_link_libraries(vsgd_core PUBLIC CUDA::cudart_static)

@@ -9,7 +9,7 @@ export interface NativeLayout {
 export interface EngineConfig {
   algo: number; sparsity: number; bootstrap: number; slowStart: number; epsilon: number;
   outlierSigmas: number; lr: number; decay: number; beta1: number; beta2: number;
-  threads: number; device: 'cpu' | 'cuda';
+  threads: number; device: 'cpu' | 'cuda'; reweight?: boolean;
 }
 
 /** [touched, skipped, outliers, bootstrapping] */
@@ -25,6 +25,12 @@ export interface NativeEngine {
   /** CSR rows; the last entry of the result counts coordinates that finished bootstrapping */
   updateSparse(offsets: Int32Array, indices: Int32Array, values: Float32Array, extra: Float32Array | null, t: number, probeOut: Float32Array | null): NativeStats;
   probeSparse(offsets: Int32Array, indices: Int32Array, values: Float32Array, out: Float32Array): void;
+  accumulate(grads: Float32Array, k: number, extra: Float32Array | null): void;
+  accumulateCurvature(grads: Float32Array, k: number, extra: Float32Array): void;
+  accumulateProbe(out: Float32Array): void;
+  /** [gradient rows, curvature rows] of the open accumulation */
+  accumulated(): [number, number];
+  finish(t: number, probeOut: Float32Array | null): NativeStats;
   /** device backends: copy the state into the JavaScript buffer */
   readState(): void;
   /** theta or state were written by the caller */

@@ -3,7 +3,8 @@ import { closest, expected, show } from './check';
 
 export type Spec =
   | { kind: 'number'; default: number | undefined; min: number; below?: number; integer?: boolean; open?: boolean }
-  | { kind: 'enum'; default: string; values: readonly string[] };
+  | { kind: 'enum'; default: string; values: readonly string[] }
+  | { kind: 'boolean'; default: boolean };
 
 export type Schema = Record<string, Spec>;
 
@@ -27,10 +28,11 @@ export const vsgdOptions: Schema = {
   slowStart: num(2, 1),
   epsilon: num(1e-5, 0, { open: true }),
   outlierSigmas: num(2, 0),
+  reweight: { kind: 'boolean', default: false },
 };
 
 /** Resolves defaults and refuses unknown names, wrong types and values out of range. */
-export function resolve(owner: string, schema: Schema, given: unknown): Record<string, number | string | undefined> {
+export function resolve(owner: string, schema: Schema, given: unknown): Record<string, number | string | boolean | undefined> {
   if (given === undefined) given = {};
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     throw new TypeError(expected('an options object', `${owner} options`, given));
@@ -46,12 +48,15 @@ export function resolve(owner: string, schema: Schema, given: unknown): Record<s
       );
     }
   }
-  const out: Record<string, number | string | undefined> = {};
+  const out: Record<string, number | string | boolean | undefined> = {};
   for (const [key, spec] of Object.entries(schema)) {
     const value = (given as Record<string, unknown>)[key];
     const name = `options.${key}`;
     if (value === undefined) {
       out[key] = spec.default;
+    } else if (spec.kind === 'boolean') {
+      if (typeof value !== 'boolean') throw new TypeError(expected('true or false', name, value));
+      out[key] = value;
     } else if (spec.kind === 'enum') {
       if (typeof value !== 'string') throw new TypeError(expected(`one of ${spec.values.map((v) => `'${v}'`).join(', ')}`, name, value));
       if (!spec.values.includes(value)) throw new RangeError(expected(`one of ${spec.values.map((v) => `'${v}'`).join(', ')}`, name, value));

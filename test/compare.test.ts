@@ -180,6 +180,16 @@ for (const algo of ['vsgdfd', 'vsgd'] as const) {
     });
   }
 }
+// orthogonal reweighting (eq. 5): some rows share directions, some are sparse
+for (const algo of ['vsgdfd', 'vsgd'] as const) {
+  for (const shape of ['small', 'mid'] as const) {
+    scenarios.push({
+      algo, sparsity: 'none', d: shape === 'small' ? irand(1, 300) : irand(2000, 20000), minibatch: irand(1, 24), steps: 20,
+      bootstrap: irand(1, 8), curvatureEvery: pick([1, 2]), outlierSigmas: pick([0, 2]), lr: 0, decay: 0,
+      density: pick([1, 0.3]), hostile: false, reweight: true,
+    });
+  }
+}
 // the largest shapes of the issue: d = 10^5 and n = 64
 scenarios.push({ algo: 'vsgdfd', sparsity: 'none', d: 100_000, minibatch: 64, steps: 3, bootstrap: 64, curvatureEvery: 1, outlierSigmas: 2, lr: 0, decay: 0, density: 1, hostile: true });
 scenarios.push({ algo: 'vsgdfd', sparsity: 'instance', d: 100_000, minibatch: 8, steps: 6, bootstrap: 4, curvatureEvery: 2, outlierSigmas: 2, lr: 0, decay: 0, density: 0.3, hostile: false });
@@ -187,7 +197,7 @@ scenarios.push({ algo: 'adam', sparsity: 'none', d: 100_000, minibatch: 4, steps
 
 scenarios.forEach((sc, k) => {
   const { algo, sparsity, d, minibatch, bootstrap, curvatureEvery, outlierSigmas, hostile } = sc;
-  const title = `${sc.csr ? 'sparse rows ' : ''}${algo} ${sparsity} d=${d} n=${minibatch} n0=${bootstrap} every=${curvatureEvery} k=${outlierSigmas}${hostile ? ' hostile' : ''} #${k}`;
+  const title = `${sc.csr ? 'sparse rows ' : ''}${sc.reweight ? 'reweighted ' : ''}${algo} ${sparsity} d=${d} n=${minibatch} n0=${bootstrap} every=${curvatureEvery} k=${outlierSigmas}${hostile ? ' hostile' : ''} #${k}`;
   test(title, (t) => {
     const seed = (SEED + k * 7919) >>> 0;
     const problems = run(sc, seed);

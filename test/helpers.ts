@@ -16,6 +16,7 @@ export interface Setup {
   outlierSigmas: number;
   lr: number;
   decay: number;
+  reweight?: boolean;
 }
 
 export function refOptions(s: Setup): RefOptions {
@@ -23,12 +24,12 @@ export function refOptions(s: Setup): RefOptions {
   return {
     algo: s.algo, sparsity: s.sparsity, bootstrap: s.bootstrap, slowStart: 2,
     epsilon: adam ? 1e-8 : 1e-5, outlierSigmas: s.outlierSigmas,
-    lr: s.lr, decay: s.decay, beta1: 0.9, beta2: 0.999,
+    lr: s.lr, decay: s.decay, beta1: 0.9, beta2: 0.999, reweight: s.reweight,
   };
 }
 
 export function make(s: Setup, theta: Float32Array): Optimizer {
-  const v = { minibatch: s.minibatch, sparsity: s.sparsity, bootstrap: s.bootstrap, curvatureEvery: s.curvatureEvery, outlierSigmas: s.outlierSigmas };
+  const v = { minibatch: s.minibatch, sparsity: s.sparsity, bootstrap: s.bootstrap, curvatureEvery: s.curvatureEvery, outlierSigmas: s.outlierSigmas, ...(s.reweight ? { reweight: true } : {}) };
   switch (s.algo) {
     case 'vsgdfd': return new VSGDfd(theta, v);
     case 'vsgd': return new VSGD(theta, v);

@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import { AdaGrad, Adam, NaturalGradient, type Optimizer, SGD, VSGD, VSGDfd } from '../lib/index.ts';
 import { rng, SEED } from './helpers.ts';
 
-const RUNS = Number(process.env.VSGD_PROPERTY_RUNS ?? 60);
+const RUNS = Number(process.env.VSGD_PROPERTY_RUNS ?? 150);
 const settings = { seed: SEED, numRuns: RUNS };
 
 type Cls = (new (theta: Float32Array, options?: object) => Optimizer) & { load(t: Float32Array, b: Uint8Array): Optimizer };
@@ -38,6 +38,7 @@ const anyAlgo = fc.oneof(
 );
 // 1 .. 1100 coordinates: within one CPU block, across blocks, and 8-lane tails
 const shape = fc.integer({ min: 1, max: 1100 });
+const small = fc.integer({ min: 1, max: 40 });
 // how the finite inputs look: zero entries (sparse rows), and extremes near the float32 limit
 const style = fc.record({ zeros: fc.double({ min: 0, max: 0.9, noNaN: true }), extremes: fc.double({ min: 0, max: 0.05, noNaN: true }), seed: fc.integer() });
 const EXTREMES = [3.4e38, -3.4e38, 1e30, -1e-40, 1e-45, 1.8e19];
@@ -151,8 +152,9 @@ test('save() then load() round-trips: same state, same bytes again, same next st
 
 test('checkpoints edited behind a recomputed checksum: load refuses with an Error or gives a finite, working optimizer', (t) => {
   let loaded = 0, refused = 0;
-  const edit = fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 });
-  fc.assert(fc.property(anyAlgo, fc.integer({ min: 1, max: 9 }), style, edit, ([Cls, o], d, s, edits) => {
+  const where = fc.noBias(fc.integer({ min: 0, max: 1 << 20 })); // uniform: not only the header
+  const edit = fc.array(fc.tuple(where, fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 });
+  fc.assert(fc.property(anyAlgo, small, style, edit, ([Cls, o], d, s, edits) => {
     const opt = new Cls(new Float32Array(d).fill(1), o);
     run(opt, source(s, d), 3);
     const bytes = opt.save();

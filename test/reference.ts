@@ -16,6 +16,7 @@ export interface RefOptions {
   slowStart: number; // C: over-estimation factor applied when bootstrap ends
   epsilon: number; // ε (vSGD: 1e-5; adam callers pass 1e-8)
   outlierSigmas: number; // k, 0 disables the outlier test
+  reweight?: boolean; // eq. 5: step Σ w_j ∇_j, rate with n_eff (dense rows only)
   lr: number; // baselines: eta0
   decay: number; // SGD's gamma
   beta1: number; // adam
@@ -172,9 +173,32 @@ export function refUpdate(
     return stats; // baselines never bootstrap
   }
 
-  for (let i = 0; i < d; i++) vsgdCoordinate(o, theta, s, grads, extra, n, d, i, stats);
+  const rw = o.reweight ? reweighting(grads, n, d) : null;
+  for (let i = 0; i < d; i++) vsgdCoordinate(o, theta, s, grads, extra, n, d, i, stats, rw);
   for (let i = 0; i < d; i++) if (s.tau[i] <= 0) stats.bootstrapping++;
   return stats;
+}
+
+/** Eq. 5 from SPEC.md: weights from the rows' absolute cosines, the weighted direction, n_eff. */
+interface Reweighting { w: Float64Array; neff: number; dir: Float64Array }
+export function reweighting(grads: ArrayLike<number>, n: number, d: number): Reweighting {
+  const dot = (j: number, k: number) => {
+    let sum = 0;
+    for (let i = 0; i < d; i++) sum += grads[j * d + i] * grads[k * d + i];
+    return sum;
+  };
+  const norm = Array.from({ length: n }, (_, j) => Math.sqrt(dot(j, j)));
+  const w = new Float64Array(n);
+  let total = 0;
+  for (let j = 0; j < n; j++) {
+    let sum = 0;
+    for (let k = 0; k < n; k++) if (norm[j] > 0 && norm[k] > 0) sum += Math.abs(dot(j, k)) / (norm[j] * norm[k]);
+    w[j] = sum > 0 ? 1 / sum : 0;
+    total += w[j];
+  }
+  const dir = new Float64Array(d);
+  for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) dir[i] += w[j] * grads[j * d + i];
+  return { w, neff: total > 0 ? n / total : n, dir };
 }
 
 function vsgdCoordinate(
@@ -187,6 +211,7 @@ function vsgdCoordinate(
   d: number,
   i: number,
   stats: RefStats,
+  rw: Reweighting | null = null,
 ): void {
   const fd = o.algo === 'vsgdfd';
   const eps = o.epsilon;
@@ -308,7 +333,8 @@ function vsgdCoordinate(
 
   // Effective minibatch size: dense n, instance m_i, global the long-run clamp(n·p, 1, n).
   let ne: number;
-  if (o.sparsity === 'none') ne = n;
+  if (rw) ne = rw.neff;
+  else if (o.sparsity === 'none') ne = n;
   else if (o.sparsity === 'instance') ne = m;
   else ne = Math.min(Math.max(n * np, 1), n);
 
@@ -318,7 +344,7 @@ function vsgdCoordinate(
   // v ≥ g² in exact arithmetic keeps this factor in [0, 1]; rounding can push g² past v + ε
   // when the variance is below float precision, and a negative factor would drive τ below 1.
   const ntau = Math.max(1 - g2 / (nv + eps), 0) * t + 1;
-  const nth = theta[i] - (eta * sumG) / ne;
+  const nth = rw ? theta[i] - eta * rw.dir[i] : theta[i] - (eta * sumG) / ne;
 
   const written = [ng, nv, ntau, eta, nth];
   if (extra !== null) {

@@ -46,18 +46,19 @@ def parse(path):
     return res
 for kind, kv in parse(os.path.join(out, 'bench.log')) + parse(os.path.join(out, 'torch.log')):
     if kind not in ('device', 'torch'): continue
-    key = (int(kv['d']), int(kv['n']))
-    r = rows.setdefault(key, {})
+    r = rows.setdefault((int(kv['d']), int(kv['n'])), {})
     name = kv['algo'] if kind == 'device' else 'torch-adam'
-    r[name] = (float(kv['step_ms']), float(kv.get('step_GBs', kv.get('GBs', 0))))
-    if 'copy_GBs' in kv: r['copy'] = float(kv['copy_GBs'])
+    copy = float(kv['copy_GBs']) if 'copy_GBs' in kv else None
+    r[name] = (float(kv['step_ms']), float(kv['step_GBs']), copy)
 cols = ['vsgdfd', 'vsgdfd-nocurv', 'adam', 'torch-adam']
-print('step time in ms (GB/s of its own traffic); copy = cudaMemcpy D2D GB/s')
-print('%-6s %3s ' % ('log2d', 'n') + ' '.join('%-20s' % c for c in cols) + ' %8s' % 'copy')
+def cell(v):
+    if v is None: return '-'
+    ms, gbs, copy = v
+    return '%.3f (%.0f%s)' % (ms, gbs, ', %.0f%%' % (100 * gbs / copy) if copy else '')
+print('step time in ms (GB/s of its own traffic, % of a cudaMemcpy D2D of the same bytes)')
+print('%-6s %3s ' % ('log2d', 'n') + ' '.join('%-22s' % c for c in cols))
 for (d, n) in sorted(rows):
-    r = rows[(d, n)]
-    cells = ['%-20s' % ('%.3f (%.0f)' % r[c] if c in r else '-') for c in cols]
-    print('%-6d %3d ' % (d.bit_length() - 1, n) + ' '.join(cells) + ' %8s' % ('%.0f' % r['copy'] if 'copy' in r else '-'))
+    print('%-6d %3d ' % (d.bit_length() - 1, n) + ' '.join('%-22s' % cell(rows[(d, n)].get(c)) for c in cols))
 PY
   fi
 }

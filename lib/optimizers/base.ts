@@ -38,7 +38,7 @@ export interface AlgoDef {
   config(o: Options): Partial<EngineConfig>;
 }
 
-export type Options = Record<string, number | string | undefined>;
+export type Options = Record<string, number | string | boolean | undefined>;
 
 /** n sparse rows: row j holds indices[offsets[j] .. offsets[j+1]) (sorted, unique) with their
  * values; `shifted` (VSGDfd) or `curvature` (VSGD) are aligned with indices. */
@@ -53,8 +53,8 @@ export interface LoadOverrides { device?: 'auto' | 'cpu' | 'cuda'; threads?: num
 
 const SPARSITY: Record<string, number> = { none: 0, instance: 1, global: 2 };
 
-function resolveDevice(device: string): 'cpu' | 'cuda' {
-  if (device === 'auto') return addon.backends().cuda.available ? 'cuda' : 'cpu';
+function resolveDevice(device: string, cpuOnly: boolean): 'cpu' | 'cuda' {
+  if (device === 'auto') return addon.backends().cuda.available && !cpuOnly ? 'cuda' : 'cpu';
   return device as 'cpu' | 'cuda';
 }
 
@@ -81,6 +81,9 @@ export abstract class Optimizer {
     const t = check.float32(theta, 'theta');
     if (t.length === 0) throw new RangeError(check.expected('a Float32Array with at least one element', 'theta', t));
     const o = resolve(def.name, def.schema, options);
+    if (o.reweight && o.sparsity !== 'none') {
+      throw new RangeError(`Expected options.sparsity 'none' with options.reweight true (eq. 5 reweights whole rows) but received '${o.sparsity}'`);
+    }
     this.theta = t;
     this.d = t.length;
     this.options = Object.freeze(o);
@@ -97,7 +100,7 @@ export abstract class Optimizer {
       algo: def.id, sparsity, bootstrap: 1, slowStart: 1, epsilon: 1e-5, outlierSigmas: 0,
       lr: 0, decay: 0, beta1: 0, beta2: 0,
       threads: (o.threads as number | undefined) ?? 0,
-      device: resolveDevice(o.device as string),
+      device: resolveDevice(o.device as string, o.reweight === true),
       ...def.config(o),
     };
     this.#engine = new addon.Engine(config, this.theta, this.#state);
@@ -281,6 +284,60 @@ export abstract class Optimizer {
     return rows;
   }
 
+  /** The accumulate form (docs/accumulate.md): feed the step's rows a few at a time with
+   * accumulate(), then finish(); memory O(d) instead of O(n·d), the same numbers as update()
+   * with all rows at once. `extra` gives the curvature rows of the same rows (for VSGDfd:
+   * gradients at the point probe() returned, which needs the optimizer past its bootstrap;
+   * while bootstrapping add every gradient row first, then probe(), then accumulateCurvature()). */
+  accumulate(grads: Float32Array, extra?: Float32Array): void {
+    const engine = this.#guard('accumulate');
+    if (this.options.reweight) throw new Error(`${this.#def.name}.accumulate(): reweighting needs all rows at once; use update()`);
+    const k = check.rows(grads, 'grads', this.d);
+    const [rows, curv] = engine.accumulated();
+    if (extra !== undefined) {
+      const kind = this.#def.extra;
+      if (!kind) throw new TypeError(check.expected('no second argument', `${this.#def.name}.accumulate()`, extra));
+      check.rows(extra, kind, this.d, k);
+      if (kind === 'shifted') {
+        if (this.#boot > 0) {
+          throw new Error(`${this.#def.name}.accumulate(): while bootstrapping the probe point depends on every row; ` +
+            'add all gradient rows, call probe(), then accumulateCurvature(grads, shifted)');
+        }
+        if (!this.#probed) throw new Error(`${this.#def.name}.accumulate(): shifted rows need probe() first in this step`);
+      }
+      if (curv !== rows) throw new Error(`${this.#def.name}.accumulate(): ${rows - curv} earlier rows still lack their curvature rows`);
+    } else if (curv > 0 && this.#boot > 0 && this.#def.extra === 'shifted') {
+      throw new Error(`${this.#def.name}.accumulate(): curvature rows were already added; while bootstrapping every gradient row must come first`);
+    }
+    engine.accumulate(grads, k, extra ?? null);
+  }
+
+  /** Curvature rows for gradient rows already passed to accumulate(): the same rows in the same
+   * order, with their shifted (VSGDfd) or curvature (VSGD) rows. */
+  accumulateCurvature(grads: Float32Array, extra: Float32Array): void {
+    const engine = this.#guard('accumulateCurvature');
+    const kind = this.#def.extra;
+    if (!kind) throw new Error(`${this.#def.name} takes no curvature rows`);
+    const k = check.rows(grads, 'grads', this.d);
+    check.rows(extra, kind, this.d, k);
+    if (kind === 'shifted' && !this.#probed) throw new Error(`${this.#def.name}.accumulateCurvature(): call probe() after the gradient rows first`);
+    engine.accumulateCurvature(grads, k, extra);
+  }
+
+  /** Completes the accumulated step, as update() would with the same rows. */
+  finish(): StepInfo {
+    const engine = this.#guard('finish');
+    const [rows, curv] = engine.accumulated();
+    if (rows === 0) throw new Error(`${this.#def.name}.finish(): no rows were accumulated`);
+    if (curv !== 0 && curv !== rows) throw new Error(`${this.#def.name}.finish(): ${rows} gradient rows but ${curv} curvature rows`);
+    if (curv === 0 && this.needsCurvature) {
+      throw new TypeError(`${this.#def.name}.finish(): curvature is due on this step; add the ${this.#def.extra} rows of the ${rows} gradient rows`);
+    }
+    const every = this.options.curvatureEvery as number;
+    const probeOut = this.#def.extra === 'shifted' && engine.fusesProbe && (this.#steps + 1) % every === 0 ? this.#buffer('probe', this.d) : null;
+    return this.#finish({ n: rows, extra: curv > 0, probeOut }, engine.finish(this.#steps, probeOut));
+  }
+
   /** Serializes options, counters and state (not theta): versioned and checksummed. */
   save(): Uint8Array {
     this.#guard('save').readState();
@@ -363,6 +420,14 @@ export abstract class Optimizer {
 
   #probe(grads?: Float32Array): Float32Array {
     const engine = this.#engine as NativeEngine;
+    if (engine.fusesProbe && engine.accumulated()[0] > 0) {
+      // an accumulation is open: δ from its sums (grads, if given, were accumulated already)
+      const out = this.#buffer('probe', this.d);
+      engine.accumulateProbe(out);
+      this.#probeBuf = 'none';
+      this.#probed = true;
+      return out;
+    }
     let n = 0;
     if (grads !== undefined) n = check.rows(grads, 'grads', this.d);
     else if (this.#boot > 0) {
@@ -380,6 +445,7 @@ export abstract class Optimizer {
 
   #update(grads: Float32Array, extra: Float32Array | undefined): StepInfo {
     const engine = this.#guard('update');
+    if (engine.fusesProbe && engine.accumulated()[0] > 0) throw new Error(`${this.#def.name}: finish() the accumulated rows first`);
     const call = this.#prepare(grads, extra);
     return this.#finish(call, engine.update(grads, call.n, extra ?? null, this.#steps, call.probeOut));
   }

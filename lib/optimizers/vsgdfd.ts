@@ -11,6 +11,8 @@ export interface VSGDfdOptions {
   slowStart?: number;
   epsilon?: number;
   outlierSigmas?: number;
+  /** orthogonal reweighting of the rows (eq. 5), dense rows on the CPU */
+  reweight?: boolean;
   device?: 'auto' | 'cpu' | 'cuda';
   threads?: number;
 }
@@ -20,6 +22,7 @@ export const vsgdConfig = (o: Options) => ({
   slowStart: o.slowStart as number,
   epsilon: o.epsilon as number,
   outlierSigmas: o.outlierSigmas as number,
+  reweight: o.reweight === true,
 });
 
 const def: AlgoDef = {

@@ -10,6 +10,7 @@
 
 #include "../core/backend.h"
 #include "../core/sparse.h"
+#include "../core/accumulate.h"
 
 void RegisterCheckpoint(Napi::Env env, Napi::Object exports);  // native/addon/checkpoint.cpp
 
@@ -65,6 +66,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("probe", &Engine::Probe), InstanceMethod("readState", &Engine::ReadState),
                         InstanceMethod("updateSparse", &Engine::UpdateSparse),
                         InstanceMethod("probeSparse", &Engine::ProbeSparse),
+                        InstanceMethod("accumulate", &Engine::Accumulate),
+                        InstanceMethod("accumulateCurvature", &Engine::AccumulateCurvature),
+                        InstanceMethod("accumulateProbe", &Engine::AccumulateProbe),
+                        InstanceMethod("accumulated", &Engine::Accumulated), InstanceMethod("finish", &Engine::Finish),
                         InstanceMethod("invalidate", &Engine::Invalidate), InstanceMethod("dispose", &Engine::Dispose),
                         InstanceAccessor("device", &Engine::Device, nullptr),
                         InstanceAccessor("fusesProbe", &Engine::FusesProbe, nullptr)});
@@ -88,6 +93,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     P_.decay = (float)field(cfg, "decay");
     P_.beta1 = (float)field(cfg, "beta1");
     P_.beta2 = (float)field(cfg, "beta2");
+    P_.reweight = cfg.Get("reweight").ToBoolean() ? 1 : 0;
     const int threads = (int)field(cfg, "threads");
     threads_ = threads;
     const std::string device = cfg.Get("device").ToString();
@@ -97,6 +103,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     const size_t count = (size_t)vsgd::layout(P_.algo, P_.sparsity).count;
     auto state = f32(env, info[2], "state", count * d_);
     if (device == "cuda") {
+      if (P_.reweight) throw Napi::Error::New(env, "reweight runs on the CPU backend only; use device 'cpu'");
       std::string why;
       backend_ = vsgd::make_cuda_backend(why);
       if (!backend_) throw Napi::Error::New(env, "device 'cuda' is not available: " + why);
@@ -215,6 +222,59 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return env.Undefined();
   }
 
+  // The accumulate form (docs/accumulate.md): rows a few at a time, O(d) memory, CPU only.
+  // accumulate(grads, k, extra | null): k gradient rows, and their curvature when extra is given
+  Napi::Value Accumulate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    vsgd::StepArgs a = args(env);
+    cpu_only(env);
+    const int k = rows(env, info[1]);
+    const float* g = f32(env, info[0], "grads", (size_t)k * d_).Data();
+    const float* e = given(info[2]) ? f32(env, info[2], "extra", (size_t)k * d_).Data() : nullptr;
+    if (!acc_.open()) acc_.begin(d_);
+    acc_.add(P_, g, k, d_, threads_);
+    if (e) acc_.add_curvature(P_, a.state, g, e, k, d_, threads_);
+    return env.Undefined();
+  }
+  // accumulateCurvature(grads, k, extra): curvature of k rows already accumulated
+  Napi::Value AccumulateCurvature(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    vsgd::StepArgs a = args(env);
+    cpu_only(env);
+    const int k = rows(env, info[1]);
+    const float* g = f32(env, info[0], "grads", (size_t)k * d_).Data();
+    const float* e = f32(env, info[2], "extra", (size_t)k * d_).Data();
+    if (!acc_.open() || acc_.curvature_rows() + k > acc_.rows())
+      throw Napi::RangeError::New(env, "accumulateCurvature: more curvature rows than gradient rows accumulated");
+    acc_.add_curvature(P_, a.state, g, e, k, d_, threads_);
+    return env.Undefined();
+  }
+  // accumulateProbe(out): θ+δ from the sums so far
+  Napi::Value AccumulateProbe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    vsgd::StepArgs a = args(env);
+    if (!acc_.open()) acc_.begin(d_);
+    acc_.probe(P_, a.theta, a.state, d_, f32(env, info[0], "out", d_).Data(), threads_);
+    return env.Undefined();
+  }
+  // accumulated() -> [gradient rows, curvature rows] of the open step ([0, 0] when none)
+  Napi::Value Accumulated(const Napi::CallbackInfo& info) {
+    auto out = Napi::Array::New(info.Env(), 2);
+    out[0u] = Napi::Number::New(info.Env(), acc_.open() ? acc_.rows() : 0);
+    out[1u] = Napi::Number::New(info.Env(), acc_.open() ? acc_.curvature_rows() : 0);
+    return out;
+  }
+  // finish(t, probeOut | null) -> stats, as update()
+  Napi::Value Finish(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    vsgd::StepArgs a = args(env);
+    if (!acc_.open() || acc_.rows() == 0) throw Napi::Error::New(env, "finish: no rows were accumulated");
+    Params P = P_;
+    vsgd::set_time(P, number(env, info[0], "t"));
+    float* probe_out = given(info[1]) ? f32(env, info[1], "probeOut", d_).Data() : nullptr;
+    return stats(env, acc_.finish(P, a.theta, a.state, d_, probe_out, threads_));
+  }
+
   // updateAsync(...same...) -> Promise of the same array; the pass runs on a worker thread
   Napi::Value UpdateAsync(const Napi::CallbackInfo& info);
 
@@ -275,7 +335,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   size_t d_ = 0;
   int threads_ = 0;
   bool busy_ = false;
-  vsgd::SparseStepper sparse_;  // an UpdateWorker holds the buffers
+  vsgd::SparseStepper sparse_;
+  vsgd::Accumulator acc_;  // an UpdateWorker holds the buffers
   std::unique_ptr<Backend> backend_;
   Napi::Reference<Napi::Float32Array> theta_, state_;
 };

@@ -26,17 +26,22 @@ struct Block {
   static constexpr Layout L = layout(ALGO, SP);
 
   // double sums of the block's rows, then their means rounded to float for the update
-  alignas(64) acc_t m[kBlock], s1[kBlock], s2[kBlock], c1[kBlock], c2[kBlock];
-  alignas(64) float fm[kBlock], fs1[kBlock], fs2[kBlock], fc1[kBlock], fc2[kBlock], inv[kBlock];
+  alignas(64) acc_t m[kBlock], s1[kBlock], s2[kBlock], c1[kBlock], c2[kBlock], dir[kBlock];
+  alignas(64) float fm[kBlock], fs1[kBlock], fs2[kBlock], fc1[kBlock], fc2[kBlock], fdir[kBlock], inv[kBlock];
   alignas(64) int bad[kBlock];
 
   void sums(const Params& P, const StepArgs& a, size_t i0, size_t len, bool curv) {
     const size_t d = a.d;
-    for (size_t k = 0; k < len; ++k) m[k] = s1[k] = s2[k] = c1[k] = c2[k] = 0.0, bad[k] = 0;
+    for (size_t k = 0; k < len; ++k) m[k] = s1[k] = s2[k] = c1[k] = c2[k] = dir[k] = 0.0, bad[k] = 0;
     for (int j = 0; a.grads && j < a.n; ++j) {
       const float* row = a.grads + (size_t)j * d + i0;
 #pragma omp simd
       for (size_t k = 0; k < len; ++k) acc_grad(SP, row[k], m[k], s1[k], s2[k], bad[k]);
+      if (a.weights) {
+        const acc_t w = a.weights[j];
+#pragma omp simd
+        for (size_t k = 0; k < len; ++k) dir[k] += w * row[k];
+      }
     }
     round(len);
     if (!curv) return;
@@ -54,7 +59,7 @@ struct Block {
 #pragma omp simd
     for (size_t k = 0; k < len; ++k) {
       fm[k] = (float)m[k], fs1[k] = (float)mean_of(s1[k], m[k]), fs2[k] = (float)mean_of(s2[k], m[k]);
-      fc1[k] = (float)mean_of(c1[k], m[k]), fc2[k] = (float)mean_of(c2[k], m[k]);
+      fc1[k] = (float)mean_of(c1[k], m[k]), fc2[k] = (float)mean_of(c2[k], m[k]), fdir[k] = (float)dir[k];
     }
   }
 
@@ -78,7 +83,7 @@ struct Block {
                 field<L.p, F>(a.state, d, i)};
     F th = lane_load<F>(a.theta + i);
     const BatchT<F> b{lane_load<F>(fm + k), lane_load<F>(fs1 + k), lane_load<F>(fs2 + k), lane_load<F>(fc1 + k),
-                      lane_load<F>(fc2 + k), mask_load<F>(bad + k)};
+                      lane_load<F>(fc2 + k), mask_load<F>(bad + k), lane_load<F>(fdir + k)};
     const Outcome<mask_t<F>> o = apply<F>(P, c, th, b, (float)a.n, curv);
     put<L.g>(a.state, d, i, c.g);
     put<L.v>(a.state, d, i, c.v);

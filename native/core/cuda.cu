@@ -1,6 +1,7 @@
 // CUDA backend: theta and the optimizer state live on the device between steps; each step moves
 // only the gradient rows host->device and theta device->host (docs/cuda.md), and runs one fused
-// launch, one thread per coordinate, through the very same math.h functions as cpu.cpp.
+// launch, one thread per coordinate, through the very same math.h functions as the CPU kernels
+// (cpu_kernels.h), in the same order, so that both round alike (docs/cuda.md, "Rounding").
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -43,11 +44,11 @@ __device__ __forceinline__ void add_flags(unsigned f, unsigned long long* counte
   }
 }
 
-// The fused step: gradient sums, probe offset, curvature sums, apply, exactly in cpu.cpp's order.
+// The fused step: gradient sums, probe offset, curvature sums, apply, in the CPU kernels' order.
 __global__ void __launch_bounds__(kThreads)
     step_kernel(const Params P, const Layout L, float* __restrict__ theta, float* __restrict__ state, const size_t d,
                 const float* __restrict__ grads, const float* __restrict__ extra, const int n, const bool curv,
-                unsigned long long* __restrict__ counters) {
+                unsigned long long* __restrict__ counters, float* __restrict__ probe_out) {
   const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
   unsigned f = 0;
   if (i < d) {
@@ -67,11 +68,14 @@ __global__ void __launch_bounds__(kThreads)
       store(L, state, d, i, c);
       theta[i] = th;
     }
+    // the next step's probe point from the new θ and g, as the CPU backend's fused probe
+    // (exact once bootstrap is over; a bootstrapping caller probes with its rows instead)
+    if (probe_out) probe_out[i] = th + probe_offset<float>(c.g, c.tau, 0.0f, 0.0f, P.eps);
   }
   add_flags(f, counters);
 }
 
-// out[i] = theta[i] + delta_i, as Cpu::probe.
+// out[i] = theta[i] + delta_i, as the CPU's probe pass.
 __global__ void __launch_bounds__(kThreads)
     probe_kernel(const Params P, const Layout L, const float* __restrict__ theta, const float* __restrict__ state,
                  const size_t d, const float* __restrict__ grads, const int n, float* __restrict__ out) {
@@ -91,6 +95,12 @@ Params normalized(const Params& P) {
   Params Q = P;
   if (!uses_sparsity(Q.algo)) Q.sparsity = kDense;
   return Q;
+}
+
+// Orthogonal reweighting (Params::reweight, StepArgs::weights) is not implemented here: refuse
+// it rather than step with the plain mean.
+void refuse_reweight(const Params& P, const StepArgs& a) {
+  if (P.reweight || a.weights) throw std::invalid_argument("the CUDA backend does not implement reweighting (eq. 5)");
 }
 
 // A device allocation that only grows.
@@ -133,10 +143,12 @@ class Cuda final : public Backend {
 
   const char* name() const override { return "cuda"; }
   bool device_resident() const override { return resident_; }
+  bool fuses_probe() const override { return true; }
 
   StepStats step(const Params& P0, const StepArgs& a) override {
     use();
     const Params P = normalized(P0);
+    refuse_reweight(P, a);
     const Layout L = layout(P.algo, P.sparsity);
     if (!a.theta) throw std::invalid_argument("step: theta is null");
     bind(a, (size_t)L.count);
@@ -146,25 +158,28 @@ class Cuda final : public Backend {
     float* dr = device_rows(rows * (curv ? 2 : 1));
     h2d(dr, a.grads, rows);
     if (curv) h2d(dr + rows, a.extra, rows);
-    launch_step(P, L, dr, curv ? dr + rows : nullptr, a.n, curv);
+    launch_step(P, L, dr, curv ? dr + rows : nullptr, a.n, curv, a.probe_out != nullptr);
     d2h(a.theta, d_theta_.p, d_);
+    probe_to_host(P, a);
     return finish();
   }
 
   StepStats step_device(const Params& P0, const StepArgs& a, bool theta_to_host) override {
     use();
     const Params P = normalized(P0);
+    refuse_reweight(P, a);
     const Layout L = layout(P.algo, P.sparsity);
     bind(a, (size_t)L.count);
     if (a.d == 0) return StepStats{};
     const bool curv = a.extra != nullptr && uses_sparsity(P.algo);
     if (a.n > 0) expect_device(a.grads, "grads");
     if (curv) expect_device(a.extra, "extra");
-    launch_step(P, L, a.grads, curv ? a.extra : nullptr, a.n, curv);
+    launch_step(P, L, a.grads, curv ? a.extra : nullptr, a.n, curv, a.probe_out != nullptr);
     if (theta_to_host) {
       if (!a.theta) throw std::invalid_argument("step_device: theta_to_host needs a host theta");
       d2h(a.theta, d_theta_.p, d_);
     }
+    probe_to_host(P, a);
     return finish();
   }
 
@@ -256,13 +271,26 @@ class Cuda final : public Backend {
     resident_ = true;
   }
 
-  void launch_step(const Params& P, const Layout& L, const float* g, const float* x, int n, bool curv) {
+  // want_probe: StepArgs::probe_out was given; only vSGD-fd has a probe point to write
+  void launch_step(const Params& P, const Layout& L, const float* g, const float* x, int n, bool curv,
+                   bool want_probe) {
+    float* pout = nullptr;
+    if (want_probe && needs_offset(P.algo)) {
+      d_probe_.reserve(d_);
+      pout = d_probe_.p;
+    }
     check(cudaMemsetAsync(d_counters_, 0, kCounters * sizeof(unsigned long long), stream_), "cudaMemsetAsync");
-    step_kernel<<<grid_for(d_), kThreads, 0, stream_>>>(P, L, d_theta_.p, d_state_.p, d_, g, x, n, curv, d_counters_);
+    step_kernel<<<grid_for(d_), kThreads, 0, stream_>>>(P, L, d_theta_.p, d_state_.p, d_, g, x, n, curv, d_counters_,
+                                                         pout);
     check(cudaGetLastError(), "step kernel launch");
     check(cudaMemcpyAsync(h_counters_, d_counters_, kCounters * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
                           stream_),
           "cudaMemcpyAsync");
+  }
+
+  // the fused probe point (StepArgs::probe_out, host memory), written by the step kernel
+  void probe_to_host(const Params& P, const StepArgs& a) {
+    if (a.probe_out && needs_offset(P.algo)) d2h(a.probe_out, d_probe_.p, d_);
   }
 
   StepStats finish() {
@@ -318,6 +346,7 @@ class Cuda final : public Backend {
     if (stream_) cudaStreamSynchronize(stream_);
     d_theta_.release();
     d_state_.release();
+    d_probe_.release();
     rows_.release();
     for (int k = 0; k < 2; ++k) {
       if (stage_[k]) cudaFreeHost(stage_[k]);
@@ -340,7 +369,7 @@ class Cuda final : public Backend {
   cudaEvent_t staged_[2] = {nullptr, nullptr};
   unsigned long long* d_counters_ = nullptr;
   unsigned long long* h_counters_ = nullptr;
-  DevBuf d_theta_, d_state_, rows_;
+  DevBuf d_theta_, d_state_, d_probe_, rows_;
   bool resident_ = false;
   size_t d_ = 0, count_ = 0;
   const float* host_theta_ = nullptr;

@@ -32,6 +32,9 @@ struct Params {
   float lr0, decay, beta1, beta2;
   // per step
   float lr, bc1, bc2, rate;
+  // orthogonal reweighting (eq. 5): the step is BatchT::dir and the rate uses neff
+  int reweight;
+  float neff;
 };
 
 // Slot of each state field in the state buffer (field f of coordinate i lives at
@@ -176,6 +179,7 @@ VSGD_HD void acc_curv(Acc& a, int algo, int sparsity, float x, float extra, floa
 template <class F> struct BatchT {
   F m, g1, g2, c1, c2;  // rows, mean ∇, mean ∇², mean c, mean c²
   mask_t<F> bad;
+  F dir;                // with reweighting: Σ_j w_j ∇_j
 };
 VSGD_HD acc_t mean_of(acc_t sum, acc_t m) { return m > 0.0 ? sum / m : 0.0; }
 VSGD_HD BatchT<float> batch(const Acc& a) {
@@ -253,14 +257,17 @@ template <class F> VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT
   const F rh = curv ? (1.0f - r) * s.h + r * cb : s.h;
   const F rvh = curv && fd ? (1.0f - r) * s.vh + r * c2 : s.vh;
   const F rp = (1.0f - r) * s.p + r * (a.m / n);
-  const F ne = P.sparsity == kInstance ? a.m : global ? vmin(vmax(n * rp, bc<F>(1)), bc<F>(n)) : bc<F>(n);
+  const F ne = P.reweight ? bc<F>(P.neff)
+               : P.sparsity == kInstance ? a.m
+               : global ? vmin(vmax(n * rp, bc<F>(1)), bc<F>(n))
+               : bc<F>(n);
   const F g2 = rg * rg;
   const F base = ne * g2 / (rv + (ne - 1.0f) * g2 + eps);
   const F eta = fd ? (rh + eps) / (rvh + eps) * base : base / (rh + eps);
   // in [0, 1] exactly (v >= g^2); clamped because rounding may break that when the variance
   // is below float precision, and tau < 1 would make r > 1 and the averages extrapolate
   const F rtau = vmax(1.0f - g2 / (rv + eps), bc<F>(0)) * tau + 1.0f;
-  const F rth = theta - eta * (gb * (a.m / ne));  // the step is Σ∇/ne
+  const F rth = theta - eta * (P.reweight ? a.dir : gb * (a.m / ne));  // the step is Σ∇/ne
 
   CoordT<F> t;
   t.g = boot ? bg : rg;
@@ -320,6 +327,25 @@ VSGD_HD unsigned apply(const Params& P, Coord& s, float& theta, const Acc& a, fl
   const Outcome<bool> o = apply<float>(P, s, theta, batch(a), n, curv);
   return (o.touched ? (unsigned)kTouched : 0u) | (o.skipped ? (unsigned)kSkipped : 0u) |
          (o.outlier ? (unsigned)kOutlier : 0u) | (o.boot ? (unsigned)kBootstrapping : 0u);
+}
+
+// Orthogonal reweighting (eq. 5), once per step from the Gram matrix G (n x n, row-major) of the
+// rows: a_jk = |G_jk| / (|j| |k|), w_j = 1 / Σ_k a_jk (0 for a zero row). Returns
+// n_eff = n / Σ_j w_j, in [1, n]: n when all rows are aligned (w = 1/n, the plain mean), 1 when
+// they are orthogonal (w = 1, the sum).
+VSGD_HD float reweight(const double* G, int n, float* w) {
+  double total = 0.0;
+  for (int j = 0; j < n; ++j) {
+    const double nj = sqrt(G[j * n + j]);
+    double sum = 0.0;
+    for (int k = 0; k < n; ++k) {
+      const double nk = sqrt(G[k * n + k]);
+      if (nj > 0.0 && nk > 0.0) sum += fabs(G[j * n + k]) / (nj * nk);
+    }
+    w[j] = sum > 0.0 ? (float)(1.0 / sum) : 0.0f;
+    total += w[j];
+  }
+  return total > 0.0 ? (float)(n / total) : (float)n;
 }
 
 // Whether a coordinate must see its gradient sums before its curvature can be formed.

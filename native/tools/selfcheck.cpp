@@ -271,9 +271,12 @@ Counts counts(const StepStats& s) { return Counts{s.touched, s.skipped, s.outlie
 
 // One step from (theta0, state0) checked element by element against the reference.
 // theta1 / state1 are what the backend produced; stats its counters.
+// probe1 (when not null, vSGD-fd only): the next probe point the step wrote (StepArgs::probe_out),
+// checked against theta + delta of the reference's new state, into *cmp_probe.
 void check_step_vs_ref(const Case& c, const float* theta0, const float* state0, const float* grads,
                        const float* extra, const float* theta1, const float* state1, const StepStats& stats,
-                       double rtol, Cmp& cmp_theta, Cmp& cmp_state, std::string& counter_note, bool& counters_ok) {
+                       double rtol, Cmp& cmp_theta, Cmp& cmp_state, std::string& counter_note, bool& counters_ok,
+                       const float* probe1 = nullptr, Cmp* cmp_probe = nullptr) {
   const size_t d = c.d;
   const int n = c.n;
   const Layout L = vsgd::layout(c.P.algo, c.P.sparsity);
@@ -314,26 +317,36 @@ void check_step_vs_ref(const Case& c, const float* theta0, const float* state0, 
     for (int f = 0; f < kFields; ++f) floor_f[f] = std::max(floor_f[f], std::fabs(field(want[i].s, f)));
   }
   for (double& v : floor_f) v *= 0.01;
-  auto compare = [&](Cmp& ct, Cmp& cs, const RefOut& w, size_t i) {
+  const bool check_probe = probe1 && cmp_probe && c.P.algo == vsgd::kVsgdFd;
+  auto compare = [&](Cmp& ct, Cmp& cs, Cmp& cp, const RefOut& w, size_t i) {
     ct.add(theta1[i], w.theta, theta0[i], rtol, floor_f[kFields], "theta", i, w.slack[kFields]);
     for (int f = 0; f < kFields; ++f) {
       if (sl[f] < 0) continue;
       const size_t k = (size_t)sl[f] * d + i;
       cs.add(state1[k], field(w.s, f), state0[k], rtol, floor_f[f], kFieldName[f], i, w.slack[f]);
     }
+    if (check_probe) {
+      double err = 0;
+      const double next = w.theta + ref_delta(c.o, w.s, nullptr, 0, &err);
+      cp.add(probe1[i], next, w.theta, rtol, floor_f[kFields], "next probe", i,
+             err + w.slack[kG] + w.slack[kFields]);
+    }
   };
+  Cmp unused_probe;
+  Cmp& cmp_p = cmp_probe ? *cmp_probe : unused_probe;
   for (size_t i = 0; i < d; ++i) {
     if (!amb[i]) {
-      compare(cmp_theta, cmp_state, want[i], i);
+      compare(cmp_theta, cmp_state, cmp_p, want[i], i);
       continue;
     }
     // either outcome of a decision on its threshold passes
-    Cmp t1, s1, t2, s2;
-    compare(t1, s1, want[i], i);
-    compare(t2, s2, alt[i], i);
-    const bool second = (t1.bad + s1.bad) > 0 && (t2.bad + s2.bad) == 0;
+    Cmp t1, s1, p1, t2, s2, p2;
+    compare(t1, s1, p1, want[i], i);
+    compare(t2, s2, p2, alt[i], i);
+    const bool second = (t1.bad + s1.bad + p1.bad) > 0 && (t2.bad + s2.bad + p2.bad) == 0;
     cmp_theta.merge(second ? t2 : t1);
     cmp_state.merge(second ? s2 : s1);
+    cmp_p.merge(second ? p2 : p1);
     if (second) rc.outliers += (alt[i].flags & fOutlier ? 1 : 0) - (want[i].flags & fOutlier ? 1 : 0);
   }
   const Counts bc = counts(stats);
@@ -471,13 +484,18 @@ int cpu_vs_reference(Rng& r, size_t d, std::vector<std::pair<Case, Inputs>>& kep
       check_probe_vs_ref(c, *cpu, theta.data(), state.data(), grads.data(), true, kRtolRef, cp);
       check_probe_vs_ref(c, *cpu, theta.data(), state.data(), grads.data(), false, kRtolRef, cp);
     }
-    const StepStats st = cpu->step(c.P, args_of(theta.data(), state.data(), d, grads.data(), ex, c.n));
+    // the fused next probe point, where the backend offers it (poisoned: unwritten elements show)
+    Guarded next(d);
+    next.poison();
+    StepArgs a = args_of(theta.data(), state.data(), d, grads.data(), ex, c.n);
+    if (cpu->fuses_probe()) a.probe_out = next.data();
+    const StepStats st = cpu->step(c.P, a);
     Cmp ct, cs;
     std::string note;
     bool cok = false;
     check_step_vs_ref(c, in.theta.data(), in.state.data(), in.grads.data(), c.curv ? in.extra.data() : nullptr,
-                      theta.data(), state.data(), st, kRtolRef, ct, cs, note, cok);
-    const bool guards = theta.intact() && state.intact() && grads.intact() && extra.intact();
+                      theta.data(), state.data(), st, kRtolRef, ct, cs, note, cok, a.probe_out, &cp);
+    const bool guards = theta.intact() && state.intact() && grads.intact() && extra.intact() && next.intact();
     tab.row(c.name, d, ct, cs, is_vsgd(c.P.algo) ? &cp : nullptr, cok, note, guards);
   }
   std::printf("%d cases, %d mismatched\n", tab.rows, tab.failed);
@@ -748,19 +766,29 @@ int cuda_vs_cpu_one_step(Backend& cu, const std::vector<std::pair<Case, Inputs>>
     }
     auto step_both = [&](const char* stage, bool device_rows) {
       std::vector<float> th_before(th_c.data(), th_c.data() + d), st_before(st_c.data(), st_c.data() + st_c.n);
-      const StepStats sc = cpu->step(c.P, args_of(th_c.data(), st_c.data(), d, in.grads.data(), ex_host, c.n));
+      // the fused next probe point too, when both offer it (poisoned: what is not written shows)
+      const bool fused = cpu->fuses_probe() && cu.fuses_probe();
+      Guarded next_c(d), next_g(d);
+      next_c.poison(), next_g.poison();
+      StepArgs ac = args_of(th_c.data(), st_c.data(), d, in.grads.data(), ex_host, c.n);
+      if (fused) ac.probe_out = next_c.data();
+      const StepStats sc = cpu->step(c.P, ac);
       StepStats sg;
       Guarded th_back(d), st_back(st_g.n);
       th_back.poison(), st_back.poison();
       if (!device_rows) {
-        sg = cu.step(c.P, args_of(th_g.data(), st_g.data(), d, in.grads.data(), ex_host, c.n));
+        StepArgs ag = args_of(th_g.data(), st_g.data(), d, in.grads.data(), ex_host, c.n);
+        if (fused) ag.probe_out = next_g.data();
+        sg = cu.step(c.P, ag);
         std::copy(th_g.data(), th_g.data() + d, th_back.data());
       } else {
 #ifdef VSGD_HAVE_CUDA
         float* dr = cu.device_rows(rows * 2);
         cuda_ok(cudaMemcpy(dr, in.grads.data(), rows * 4, cudaMemcpyHostToDevice), "cudaMemcpy");
         if (ex_host) cuda_ok(cudaMemcpy(dr + rows, ex_host, rows * 4, cudaMemcpyHostToDevice), "cudaMemcpy");
-        sg = cu.step_device(c.P, args_of(th_g.data(), st_g.data(), d, dr, ex_host ? dr + rows : nullptr, c.n), false);
+        StepArgs ag = args_of(th_g.data(), st_g.data(), d, dr, ex_host ? dr + rows : nullptr, c.n);
+        if (fused) ag.probe_out = next_g.data();
+        sg = cu.step_device(c.P, ag, false);
         cu.read_theta(th_back.data(), d);
         std::copy(th_back.data(), th_back.data() + d, th_g.data());  // keep the host copy current
 #endif
@@ -783,6 +811,19 @@ int cuda_vs_cpu_one_step(Backend& cu, const std::vector<std::pair<Case, Inputs>>
                  th_slack, st_slack);
       compare_arrays(th_back.data(), th_c.data(), th_before.data(), d, d, kRtolCuda, "theta", ct, th_slack.data());
       compare_arrays(st_back.data(), st_c.data(), st_before.data(), st_c.n, d, kRtolCuda, "state", cs, st_slack.data());
+      if (fused) {
+        if (!next_c.intact() || !next_g.intact()) cp.fail(std::string(stage) + ": the next probe wrote outside");
+        for (size_t i = 0; i < d; ++i) {
+          if (std::isnan(next_c[i]) || std::isnan(next_g[i])) {  // unwritten (no probe point) on both, or a bug
+            if (std::isnan(next_c[i]) != std::isnan(next_g[i])) cp.fail(std::string(stage) + ": next probe written by one only");
+            continue;
+          }
+          // θ' + δ': the allowance of θ' and g' (a cancelling g' moves δ' by its rounding)
+          const size_t kg = vsgd::layout(c.P.algo, c.P.sparsity).g;
+          cp.add(next_g[i], next_c[i], th_c[i], kRtolCuda, 0.01, "next probe", i,
+                 th_slack[i] + st_slack[kg * d + i]);
+        }
+      }
       const bool same = sg.touched == sc.touched && sg.skipped == sc.skipped && sg.outliers == sc.outliers &&
                         sg.bootstrapping == sc.bootstrapping;
       if (!same) {
