@@ -37,21 +37,6 @@ if(VSGD_CUDA_BUILT)
   target_sources(vsgd_core PRIVATE native/core/cuda.cu)
   # vsgd_core was created before CUDA was enabled, so its architectures are set here.
   set_target_properties(vsgd_core PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")
-  # native/core/math.h shadows the C library's <math.h> in every file compiled with native/core
-  # on its include path, and nvcc's own runtime headers (included before the source) include
-  # <math.h>: they would get ours, half-way through their declarations. So CUDA sources reach
-  # native/core by relative includes only ("backend.h" from cuda.cu, "../core/backend.h" from
-  # native/tools), and the directory is hidden from CUDA compilations here.
-  foreach(_prop INCLUDE_DIRECTORIES INTERFACE_INCLUDE_DIRECTORIES)
-    get_target_property(_dirs vsgd_core ${_prop})
-    if(_dirs)
-      set(_wrapped "")
-      foreach(_dir IN LISTS _dirs)
-        list(APPEND _wrapped "$<$<NOT:$<COMPILE_LANGUAGE:CUDA>>:${_dir}>")
-      endforeach()
-      set_property(TARGET vsgd_core PROPERTY ${_prop} "${_wrapped}")
-    endif()
-  endforeach()
   # Whole-program compilation (no relocatable device code), so no device-link step is needed and
   # the objects go into the static, position-independent vsgd_core and on into the shared vsgd.node
   # like any host object. CMAKE_POSITION_INDEPENDENT_CODE makes CMake pass -Xcompiler=-fPIC.

@@ -400,9 +400,9 @@ test('checkpoint: fields the checksum covers are still validated, and a bad one 
     ['options padding', { json: '{"bootstrap":1}', pad: 1 }, /padding is not zero/],
     ['options empty', { json: '' }, /not a JSON object/],
     ['options array', { json: '[1]' }, /not a JSON object/],
-    ['options nested', { json: '{"bootstrap":{"a":1}}' }, /neither a number nor a string/],
-    ['options null value', { json: '{"bootstrap":null}' }, /neither a number nor a string/],
-    ['options boolean', { json: '{"bootstrap":true}' }, /neither a number nor a string/],
+    ['options nested', { json: '{"bootstrap":{"a":1}}' }, /not a number, a string or a boolean/],
+    ['options null value', { json: '{"bootstrap":null}' }, /not a number, a string or a boolean/],
+    ['options misspelled literal', { json: '{"bootstrap":tru}' }, /not a number, a string or a boolean/],
     ['options trailing comma', { json: '{"bootstrap":1,}' }, /expected a quoted option name/],
     ['options trailing bytes', { json: '{"bootstrap":1} x' }, /bytes after the object/],
     ['options leading zero', { json: '{"bootstrap":01}' }, /expected ',' or '}'/],
@@ -431,6 +431,7 @@ test('checkpoint: fields the checksum covers are still validated, and a bad one 
   t.throws(() => VSGDfd.load(theta, craft({ json: '{"bootstap":1}' })), { instanceOf: TypeError, message: /Unknown option "bootstap"/ });
   t.throws(() => VSGDfd.load(theta, craft({ json: '{"bootstrap":0}' })), { instanceOf: RangeError, message: /options.bootstrap/ });
   t.throws(() => VSGDfd.load(theta, craft({ json: '{"bootstrap":"1"}' })), { instanceOf: TypeError, message: /options.bootstrap/ });
+  t.throws(() => VSGDfd.load(theta, craft({ json: '{"bootstrap":true}' })), { instanceOf: TypeError, message: /options.bootstrap/ });
   t.true(theta.every((x) => x === 7), 'theta untouched by every refusal');
 });
 

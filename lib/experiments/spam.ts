@@ -23,6 +23,10 @@ export interface TrainOptions {
   vsgd?: Omit<VSGDfdOptions, 'minibatch' | 'sparsity'>;
   /** held-out evaluation every this many samples (0: at the end only) */
   evalEvery?: number;
+  /** vSGD-fd's shifted values: 'joint' (default) evaluates each row at the probe point, which
+   * moves all its coordinates at once; 'diagonal' moves only the entry's own coordinate (a
+   * per-coordinate finite difference, same cost here since z is known; not the paper's method) */
+  probe?: 'joint' | 'diagonal';
   /** stop at the first evaluation with held-out log-loss at most this */
   target?: number;
   threads?: number;
@@ -111,9 +115,22 @@ class Batch {
   }
 
   /** the same entries at another point (the probe) */
-  shifted(at: Float32Array): Float32Array {
-    this.#scale(at, this.#shifted);
+  shifted(at: Float32Array, w: Float32Array, diagonal = false): Float32Array {
+    if (diagonal) this.#diagonal(at, w, this.#shifted);
+    else this.#scale(at, this.#shifted);
     return this.#shifted.subarray(0, this.offsets[this.rows.length]);
+  }
+
+  // entry k of row j at w + (at_i − w_i)·e_i: only z changes, by the entry's own shift
+  #diagonal(at: Float32Array, w: Float32Array, out: Float32Array): void {
+    const s = this.s;
+    this.rows.forEach((j, r) => {
+      const z = dot(s, j, w);
+      for (let k = s.offsets[j], o = this.offsets[r]; k < s.offsets[j + 1]; k++, o++) {
+        const i = s.indices[k];
+        out[o] = (sigmoid(z + (at[i] - w[i]) * s.values[k]) - s.labels[j]) * s.values[k];
+      }
+    });
   }
 
   #scale(w: Float32Array, out: Float32Array): void {
@@ -179,14 +196,14 @@ export function train(data: SpamData, o: TrainOptions, progress?: (done: number,
       if (sparse) {
         if (opt.needsCurvature) {
           const at = (opt as VSGDfd).probeSparse(rows);
-          opt.updateSparse({ ...rows, shifted: batch.shifted(at) });
+          opt.updateSparse({ ...rows, shifted: batch.shifted(at, theta, o.probe === 'diagonal') });
         } else opt.updateSparse(rows);
       } else {
         const { grads, shifted } = dense as { grads: Float32Array; shifted: Float32Array };
         const clear = scatter(rows, rows.values, d, grads);
         if (opt.needsCurvature) {
           const at = (opt as VSGDfd).probe(grads);
-          const clear2 = scatter(rows, batch.shifted(at), d, shifted);
+          const clear2 = scatter(rows, batch.shifted(at, theta, o.probe === 'diagonal'), d, shifted);
           opt.update(grads, shifted);
           clear2();
         } else opt.update(grads);

@@ -317,6 +317,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     if (busy_) throw Napi::Error::New(info.Env(), "An asynchronous update of this optimizer is in flight");
+    if (backend_ && backend_->device_resident() && !state_.IsEmpty()) {
+      try {  // leave the final state in the JavaScript buffer
+        backend_->read_state(state_.Value().Data(), state_.Value().ElementLength());
+      } catch (const std::exception&) {
+      }
+    }
     backend_.reset();
     theta_.Reset();
     state_.Reset();

@@ -38,9 +38,10 @@ Napi::Value Encode(const Napi::CallbackInfo& info) {
     const Napi::Value v = obj.Get(key);
     ck::Value out;
     if (v.IsUndefined()) continue;
-    if (v.IsString()) out.is_string = true, out.text = v.As<Napi::String>().Utf8Value();
+    if (v.IsString()) out.kind = ck::Value::kString, out.text = v.As<Napi::String>().Utf8Value();
+    else if (v.IsBoolean()) out.kind = ck::Value::kBool, out.flag = v.As<Napi::Boolean>().Value();
     else if (v.IsNumber()) out.number = v.As<Napi::Number>().DoubleValue();
-    else throw Napi::TypeError::New(env, "Option \"" + key + "\" is neither a number nor a string");
+    else throw Napi::TypeError::New(env, "Option \"" + key + "\" is not a number, a string or a boolean");
     options.emplace_back(key, std::move(out));
   }
   std::string why;
@@ -68,7 +69,8 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
 
   auto options = Napi::Object::New(env);
   for (const auto& [key, v] : p.options) {
-    if (v.is_string) options.Set(key, Napi::String::New(env, v.text));
+    if (v.kind == ck::Value::kString) options.Set(key, Napi::String::New(env, v.text));
+    else if (v.kind == ck::Value::kBool) options.Set(key, Napi::Boolean::New(env, v.flag));
     else options.Set(key, Napi::Number::New(env, v.number));
   }
   auto state = Napi::Float32Array::New(env, p.count);

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "math.h"
+#include "vsgd_math.h"
 
 namespace vsgd {
 
@@ -26,7 +26,7 @@ struct StepArgs {
   // when not null, the step also writes the next probe point θ+δ here (d floats), so that
   // probe() needs no pass of its own; only backends with fuses_probe() do
   float* probe_out = nullptr;
-  // with Params::reweight: the n row weights of eq. 5 (see reweight() in math.h)
+  // with Params::reweight: the n row weights of eq. 5 (see reweight() in vsgd_math.h)
   const float* weights = nullptr;
 };
 

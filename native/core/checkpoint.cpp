@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "math.h"
+#include "vsgd_math.h"
 
 namespace vsgd {
 namespace checkpoint {
@@ -72,7 +72,7 @@ bool valid_name(const std::string& k) {
   return true;
 }
 
-// The options block: strict JSON, but only a flat object of numbers and ASCII strings. No
+// The options block: strict JSON, but only a flat object of numbers, booleans and ASCII strings. No
 // recursion, so no input can exhaust the stack.
 struct Json {
   const uint8_t* p;
@@ -88,6 +88,12 @@ struct Json {
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) ++i;
   }
   bool at(char c) const { return i < n && p[i] == (uint8_t)c; }
+  bool literal(const char* word) {
+    const size_t len = std::strlen(word);
+    if (n - i < len || std::memcmp(p + i, word, len) != 0) return false;
+    i += len;
+    return true;
+  }
 
   static int hex(uint8_t c) {
     if (digit(c)) return c - '0';
@@ -135,7 +141,7 @@ struct Json {
   bool number(double& x) {  // the JSON grammar, then an exact conversion
     const size_t start = i;
     if (at('-')) ++i;
-    if (i >= n || !digit(p[i])) return fail("a value that is neither a number nor a string");
+    if (i >= n || !digit(p[i])) return fail("a value that is not a number, a string or a boolean");
     if (p[i] == '0') ++i;
     else
       while (i < n && digit(p[i])) ++i;
@@ -180,8 +186,12 @@ struct Json {
         ws();
         Value v;
         if (at('"')) {
-          v.is_string = true;
+          v.kind = Value::kString;
           if (!string(v.text)) return false;
+        } else if (literal("true")) {
+          v.kind = Value::kBool, v.flag = true;
+        } else if (literal("false")) {
+          v.kind = Value::kBool;
         } else if (!number(v.number)) {
           return false;
         }
@@ -249,7 +259,7 @@ std::string parse(const uint8_t* data, size_t size, Parsed& out) {
     if (data[k]) return "the options block's padding is not zero";
   Json json{data + 36, (size_t)len};
   Options options;
-  if (!json.object(options)) return "the options block is not a flat JSON object of numbers and strings: " + json.err;
+  if (!json.object(options)) return "the options block is not a flat JSON object of numbers, strings and booleans: " + json.err;
 
   const uint32_t count = get_u32(data + 36 + padded);
   const uint64_t at = 36 + padded + 4;
@@ -260,7 +270,7 @@ std::string parse(const uint8_t* data, size_t size, Parsed& out) {
     for (const auto& kv : options) {
       if (kv.first != "sparsity") continue;
       const std::string& s = kv.second.text;
-      if (!kv.second.is_string || (s != "none" && s != "instance" && s != "global"))
+      if (kv.second.kind != Value::kString || (s != "none" && s != "instance" && s != "global"))
         return "options.sparsity is not 'none', 'instance' or 'global'";
       sparsity = s == "instance" ? kInstance : s == "global" ? kGlobal : kDense;
     }
@@ -311,8 +321,10 @@ std::string options_json(const Options& o, std::string& why) {
       if (o[j].first == key) return why = "option \"" + key + "\" given twice", "";
     if (k) s += ',';
     s += '"' + key + "\":";
-    if (v.is_string) {
+    if (v.kind == Value::kString) {
       if (!append_string(s, v.text, why)) return why = "options." + key + ": " + why, "";
+    } else if (v.kind == Value::kBool) {
+      s += v.flag ? "true" : "false";
     } else {
       if (!std::isfinite(v.number)) return why = "options." + key + " is not a finite number", "";
       s += show(v.number);  // shortest text that reads back to the same double

@@ -14,14 +14,15 @@ constexpr uint32_t kVersion = 1;
 // magic, version, algorithm, d, steps, L, S, CRC: the smallest checkpoint has no options bytes
 // and no state
 constexpr size_t kMinSize = 44;
-// Options are a flat JSON object of numbers and ASCII strings (all the schemas produce);
+// Options are a flat JSON object of numbers, booleans and ASCII strings (what the schemas allow);
 // these bounds keep a hostile block cheap to refuse.
 constexpr size_t kMaxOptions = 32, kMaxToken = 64;
-constexpr uint32_t kAlgorithms = 6;  // ids 0 .. 5 (math.h's Algo)
+constexpr uint32_t kAlgorithms = 6;  // ids 0 .. 5 (vsgd_math.h's Algo)
 
 struct Value {
-  bool is_string = false;
+  enum Kind { kNumber, kString, kBool } kind = kNumber;
   double number = 0;
+  bool flag = false;
   std::string text;
 };
 using Options = std::vector<std::pair<std::string, Value>>;

@@ -1,7 +1,7 @@
 // The CPU traversal of one block of coordinates, included once per instruction set
 // (cpu_generic.cpp, cpu_avx2.cpp) under a namespace named by VSGD_ISA. Inside a block the rows
 // are walked row by row (contiguous, prefetch-friendly) into structure-of-arrays sums; then the
-// coordinates are finished 8 at a time by math.h's templates on the 8-lane type, and the block's
+// coordinates are finished 8 at a time by vsgd_math.h's templates on the 8-lane type, and the block's
 // tail one at a time by the same templates on float. The algorithm and sparsity are template
 // constants, so the state layout and the uniform choices fold away.
 #include <algorithm>

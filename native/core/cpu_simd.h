@@ -1,10 +1,10 @@
-// The CPU's 8-lane type for the math of math.h: GCC/Clang vector extensions, which give the
+// The CPU's 8-lane type for the math of vsgd_math.h: GCC/Clang vector extensions, which give the
 // arithmetic, comparisons and selects; the few functions below complete it. Built once per
 // instruction set (cpu_generic.cpp: the compiler's baseline; cpu_avx2.cpp: AVX2 + FMA).
 #pragma once
 #include <cstring>
 
-#include "math.h"
+#include "vsgd_math.h"
 #if defined(__AVX__)
 #include <immintrin.h>
 #endif

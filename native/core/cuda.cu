@@ -1,6 +1,6 @@
 // CUDA backend: theta and the optimizer state live on the device between steps; each step moves
 // only the gradient rows host->device and theta device->host (docs/cuda.md), and runs one fused
-// launch, one thread per coordinate, through the very same math.h functions as the CPU kernels
+// launch, one thread per coordinate, through the very same vsgd_math.h functions as the CPU kernels
 // (cpu_kernels.h), in the same order, so that both round alike (docs/cuda.md, "Rounding").
 #include <cuda_runtime.h>
 

@@ -1,5 +1,5 @@
 // Sparse rows (CSR) for the per-coordinate sparse rates: a step costs O(nnz), whatever d is.
-// The math is math.h's; this file only gathers each named coordinate's active entries.
+// The math is vsgd_math.h's; this file only gathers each named coordinate's active entries.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "../core/backend.h"  // relative: see cmake/cuda.cmake on math.h
+#include "../core/backend.h"  // relative: see cmake/cuda.cmake on vsgd_math.h
 
 namespace {
 

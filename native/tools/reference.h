@@ -1,6 +1,6 @@
 // A float64 re-implementation of the optimizer step, written from SPEC.md and the conventions
-// stated in math.h's comments and docs/algorithm.md, for vsgd_selfcheck (selfcheck.cpp, whose
-// head lists the conventions). It shares no arithmetic with native/core/math.h: it uses only the
+// stated in vsgd_math.h's comments and docs/algorithm.md, for vsgd_selfcheck (selfcheck.cpp, whose
+// head lists the conventions). It shares no arithmetic with native/core/vsgd_math.h: it uses only the
 // state layout (which slot holds which field) and Params, which are the interface.
 #pragma once
 #include <algorithm>

@@ -23,13 +23,13 @@
 // bit when neither contracts multiply-adds: docs/cuda.md). An outlier decision within rounding
 // of its threshold may go either way against the reference.
 //
-// The reference below is written from SPEC.md and the conventions of math.h's comments and
+// The reference below is written from SPEC.md and the conventions of vsgd_math.h's comments and
 // docs/algorithm.md (tau <= 0 means bootstrapping with -tau samples seen, g/v/h/vh then hold plain
 // means; sparse active rows are the non-zero entries; a bootstrapping coordinate without
 // curvature rows is left alone; otherwise a non-finite input skips the coordinate, and so does
 // an overflowing result; a non-finite probe mean gives delta = eps; 'global' p during bootstrap
 // is p += (m/n - p)*(m/total); the memory factor 1 - g^2/(v+eps) is clamped at 0). It shares no
-// arithmetic with math.h; it uses only math.h's state layout and Params, which are the interface.
+// arithmetic with vsgd_math.h; it uses only vsgd_math.h's state layout and Params, which are the interface.
 //
 // Usage: vsgd_selfcheck [--seed N] [--d N] [--quick] [--require-cuda]
 // Exit status: 0 all checks passed (CUDA may be skipped), 1 a mismatch, 2 bad usage or CUDA
