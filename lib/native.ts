@@ -35,6 +35,9 @@ export interface NativeEngine {
   readState(): void;
   /** theta or state were written by the caller */
   invalidate(): void;
+  /** page-locks one of the optimizer's row buffers (GPU); false where it gains nothing */
+  pin(buffer: Float32Array): boolean;
+  unpin(buffer: Float32Array): void;
   dispose(): void;
 }
 

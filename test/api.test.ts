@@ -345,3 +345,25 @@ test('stepAsync() takes an asynchronous gradient function', async (t) => {
   }
   t.deepEqual(snapshot(a), snapshot(b));
 });
+
+test('rowBuffers(): the buffers step() fills, to fill in place and pass to update()', (t) => {
+  const d = 8, n = 3;
+  const opt = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, bootstrap: 1 });
+  const { grads, extra } = opt.rowBuffers();
+  t.is(grads.length, n * d);
+  t.is(extra?.length, n * d);
+  let seen: Float32Array[] = [];
+  opt.step((at, out) => {
+    seen.push(out);
+    out.fill(0.5);
+  });
+  t.is(seen[0], grads, 'step() filled the same gradient buffer');
+  t.is(seen[1], extra, 'and the same shifted buffer');
+  grads.fill(0.25);
+  opt.probe();
+  (extra as Float32Array).fill(0.26);
+  t.is(opt.update(grads, extra).rows, n);
+  t.is(opt.rowBuffers(5).grads.length, 5 * d);
+  t.throws(() => opt.rowBuffers(0), { instanceOf: RangeError, message: /positive integer for rows/ });
+  seen = [];
+});

@@ -406,8 +406,25 @@ export abstract class Optimizer {
 
   #buffer(key: string, size: number): Float32Array {
     let b = this.#buffers[key];
-    if (!b || b.length !== size) this.#buffers[key] = b = new Float32Array(size);
+    if (!b || b.length !== size) {
+      const engine = this.#engine as NativeEngine;
+      if (b && key !== 'probe') engine.unpin(b);
+      this.#buffers[key] = b = new Float32Array(size);
+      if (key !== 'probe' && engine.device !== 'cpu') engine.pin(b); // rows cross the bus from here
+    }
     return b;
+  }
+
+  /** The optimizer's own row buffers for `rows` rows (default: minibatch), the ones step() fills:
+   * fill them in place and pass them to update(). On a GPU they are page-locked, so they cross
+   * the bus in one DMA without staging. `extra` is the shifted (VSGDfd) or curvature (VSGD) rows. */
+  rowBuffers(rows?: number): { grads: Float32Array; extra?: Float32Array } {
+    this.#guard('rowBuffers');
+    const n = rows ?? (this.options.minibatch as number);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(check.expected('a positive integer', 'rows', rows));
+    const grads = this.#buffer('grads', n * this.d);
+    const kind = this.#def.extra;
+    return kind ? { grads, extra: this.#buffer(kind, n * this.d) } : { grads };
   }
 
   #call(fn: GradientFn, at: Float32Array, out: Float32Array, curv: Float32Array | undefined, n: number): Float32Array {

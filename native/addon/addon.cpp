@@ -70,6 +70,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("accumulateCurvature", &Engine::AccumulateCurvature),
                         InstanceMethod("accumulateProbe", &Engine::AccumulateProbe),
                         InstanceMethod("accumulated", &Engine::Accumulated), InstanceMethod("finish", &Engine::Finish),
+                        InstanceMethod("pin", &Engine::Pin), InstanceMethod("unpin", &Engine::Unpin),
                         InstanceMethod("invalidate", &Engine::Invalidate), InstanceMethod("dispose", &Engine::Dispose),
                         InstanceAccessor("device", &Engine::Device, nullptr),
                         InstanceAccessor("fusesProbe", &Engine::FusesProbe, nullptr)});
@@ -315,6 +316,36 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return info.Env().Undefined();
   }
 
+  // pin(buffer): page-locks one of the optimizer's own row buffers on a GPU backend (kept alive
+  // by a reference until unpin or dispose); false where pinning gains nothing
+  Napi::Value Pin(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    args(env);
+    if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "Expected a Float32Array for buffer but received " + describe(info[0]));
+    auto b = f32(env, info[0], "buffer", info[0].As<Napi::TypedArray>().ElementLength());
+    if (b.ElementLength() == 0) return Napi::Boolean::New(env, false);
+    bool done = false;
+    try {
+      done = backend_->pin(b.Data(), b.ByteLength());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("pinning the row buffer failed: ") + e.what());
+    }
+    if (done) pinned_.push_back(Napi::Persistent(b));
+    return Napi::Boolean::New(env, done);
+  }
+
+  Napi::Value Unpin(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    args(env);
+    for (size_t k = 0; k < pinned_.size(); ++k) {
+      if (pinned_[k].Value() != info[0]) continue;
+      backend_->unpin(pinned_[k].Value().Data());
+      pinned_.erase(pinned_.begin() + (long)k);
+      break;
+    }
+    return env.Undefined();
+  }
+
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
     if (busy_) throw Napi::Error::New(info.Env(), "An asynchronous update of this optimizer is in flight");
     if (backend_ && backend_->device_resident() && !state_.IsEmpty()) {
@@ -323,7 +354,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
       } catch (const std::exception&) {
       }
     }
-    backend_.reset();
+    backend_.reset();  // unregisters what it pinned
+    pinned_.clear();
     theta_.Reset();
     state_.Reset();
     return info.Env().Undefined();
@@ -342,7 +374,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   int threads_ = 0;
   bool busy_ = false;
   vsgd::SparseStepper sparse_;
-  vsgd::Accumulator acc_;  // an UpdateWorker holds the buffers
+  vsgd::Accumulator acc_;
+  std::vector<Napi::Reference<Napi::Float32Array>> pinned_;  // an UpdateWorker holds the buffers
   std::unique_ptr<Backend> backend_;
   Napi::Reference<Napi::Float32Array> theta_, state_;
 };

@@ -58,6 +58,11 @@ class Backend {
   // the CPU). Valid until the next device_rows(), step(), probe() or destruction, any of which
   // may reallocate or overwrite it (step() and probe() stage their host rows there).
   virtual float* device_rows(size_t floats) { (void)floats; return nullptr; }
+  // Page-locks a host buffer the caller will pass as rows again and again (the optimizer's own
+  // row buffers), so that copies from it skip the staging buffers; unpin() before it is freed.
+  // Returns false where there is nothing to gain (the CPU).
+  virtual bool pin(void* p, size_t bytes) { (void)p, (void)bytes; return false; }
+  virtual void unpin(void* p) { (void)p; }
   // step() for rows already on the device: a.grads and a.extra are device pointers (n rows of d
   // floats each, e.g. inside device_rows()); a.theta and a.state are the host buffers as in
   // step(), read only on the first upload. theta_to_host=false leaves theta on the device.

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "backend.h"
 
@@ -226,6 +228,23 @@ class Cuda final : public Backend {
 
   void invalidate() override { resident_ = false; }
 
+  bool pin(void* p, size_t bytes) override {
+    check(cudaSetDevice(dev_), "cudaSetDevice");
+    check(cudaHostRegister(p, bytes, cudaHostRegisterDefault), "cudaHostRegister");
+    pinned_.push_back({static_cast<const char*>(p), bytes});
+    return true;
+  }
+  void unpin(void* p) override {
+    for (size_t k = 0; k < pinned_.size(); ++k) {
+      if (pinned_[k].first != p) continue;
+      cudaSetDevice(dev_);
+      if (stream_) cudaStreamSynchronize(stream_);
+      cudaHostUnregister(p);
+      pinned_.erase(pinned_.begin() + (long)k);
+      return;
+    }
+  }
+
   float* device_rows(size_t floats) override {
     use();
     rows_.reserve(std::max<size_t>(floats, 1));
@@ -305,8 +324,19 @@ class Cuda final : public Backend {
 
   // Host -> device through the two pinned buffers: the memcpy into one overlaps the DMA out of
   // the other. Returns once the source may be reused; the DMA may still be in flight.
+  bool is_pinned(const void* p, size_t bytes) const {
+    const char* c = static_cast<const char*>(p);
+    for (const auto& r : pinned_)
+      if (c >= r.first && c + bytes <= r.first + r.second) return true;
+    return false;
+  }
+
   void h2d(float* dst, const float* src, size_t floats) {
     const size_t bytes = floats * sizeof(float);
+    if (is_pinned(src, bytes)) {  // page-locked already: one direct DMA
+      check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync");
+      return;
+    }
     const char* s = reinterpret_cast<const char*>(src);
     char* t = reinterpret_cast<char*>(dst);
     int k = 0;
@@ -344,6 +374,8 @@ class Cuda final : public Backend {
   void release() noexcept {
     cudaSetDevice(dev_);
     if (stream_) cudaStreamSynchronize(stream_);
+    for (const auto& r : pinned_) cudaHostUnregister(const_cast<char*>(r.first));
+    pinned_.clear();
     d_theta_.release();
     d_state_.release();
     d_probe_.release();
@@ -370,6 +402,7 @@ class Cuda final : public Backend {
   unsigned long long* d_counters_ = nullptr;
   unsigned long long* h_counters_ = nullptr;
   DevBuf d_theta_, d_state_, d_probe_, rows_;
+  std::vector<std::pair<const char*, size_t>> pinned_;  // host regions page-locked by pin()
   bool resident_ = false;
   size_t d_ = 0, count_ = 0;
   const float* host_theta_ = nullptr;
