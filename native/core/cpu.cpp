@@ -45,7 +45,7 @@ class Cpu final : public Backend {
     const Kernels K = pick_kernels(P.algo, P.sparsity);
     const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
     int64_t touched = 0, skipped = 0, outliers = 0, boot = 0;
-#pragma omp parallel for schedule(static) num_threads(threads()) reduction(+ : touched, skipped, outliers, boot)
+#pragma omp parallel for schedule(dynamic, 8) num_threads(threads()) reduction(+ : touched, skipped, outliers, boot)
     for (int64_t b = 0; b < blocks; ++b) {
       const size_t i0 = (size_t)b * kBlock;
       const StepStats s = K.step(P, a, i0, std::min(kBlock, a.d - i0));
@@ -66,7 +66,7 @@ class Cpu final : public Backend {
     const Kernels K = pick_kernels(P.algo, P.sparsity);
     if (!K.probe) return;
     const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
-#pragma omp parallel for schedule(static) num_threads(threads())
+#pragma omp parallel for schedule(dynamic, 8) num_threads(threads())
     for (int64_t b = 0; b < blocks; ++b) {
       const size_t i0 = (size_t)b * kBlock;
       K.probe(P, a, i0, std::min(kBlock, a.d - i0), out);

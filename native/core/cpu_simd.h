@@ -25,7 +25,7 @@ inline vm8 bits(vf8 x) {
 
 template <> struct Lanes<vf8> {
   using M = vm8;
-  static vf8 sqrt(vf8 x) {
+  static inline __attribute__((always_inline)) vf8 sqrt(vf8 x) {
 #if defined(__AVX__)
     return (vf8)_mm256_sqrt_ps((__m256)x);
 #else
@@ -60,6 +60,15 @@ template <> struct Lanes<vf8> {
   }
 };
 template <> inline vm8 vnot<vm8>(vm8 m) { return ~m; }
+template <> inline bool any_lane<vm8>(vm8 m) {
+#if defined(__AVX__)
+  return _mm256_movemask_ps((__m256)m) != 0;
+#else
+  for (size_t l = 0; l < kLanes; ++l)
+    if (m[l]) return true;
+  return false;
+#endif
+}
 
 // Unaligned lane loads and stores.
 template <class F> inline F lane_load(const float* p);

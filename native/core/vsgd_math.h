@@ -9,6 +9,8 @@
 
 #if defined(__CUDACC__)
 #define VSGD_HD __host__ __device__ __forceinline__
+#elif defined(__GNUC__)
+#define VSGD_HD inline __attribute__((always_inline))  // one fused loop body, no calls per lane
 #else
 #define VSGD_HD inline
 #endif
@@ -102,6 +104,7 @@ template <class F> VSGD_HD F vmax(F a, F b) { return Lanes<F>::max(a, b); }
 template <class F> VSGD_HD F vmin(F a, F b) { return Lanes<F>::min(a, b); }
 template <class F> VSGD_HD mask_t<F> visfinite(F x) { return Lanes<F>::isfinite(x); }
 template <class F> VSGD_HD F wmean(F a, F na, F b, F nb) { return Lanes<F>::wmean(a, na, b, nb); }
+template <class M> VSGD_HD bool any_lane(M m) { return m; }
 template <class M> VSGD_HD M vnot(M m) { return !m; }
 template <class F> VSGD_HD F bc(float x) { return F{} + x; }  // broadcast
 
@@ -164,7 +167,8 @@ VSGD_HD void acc_grad(Acc& a, int sparsity, float x) { acc_grad(sparsity, x, a.m
 // Curvature sample of one row: finite difference (vSGD-fd) or supplied value (vSGD).
 VSGD_HD void acc_curv(int algo, int sparsity, float x, float extra, float inv_delta, acc_t& c1, acc_t& c2, int& bad) {
   const bool on = active(sparsity, x);
-  const acc_t c = on ? (algo == kVsgdFd ? (acc_t)fabsf(x - extra) * inv_delta : (acc_t)fabsf(extra)) : 0.0;
+  const acc_t raw = algo == kVsgdFd ? (acc_t)fabsf(x - extra) * inv_delta : (acc_t)fabsf(extra);
+  const acc_t c = on ? raw : 0.0;
   c1 += c;
   c2 += c * c;
   bad |= (int)(on & !finite(extra));
@@ -181,7 +185,8 @@ template <class F> struct BatchT {
   mask_t<F> bad;
   F dir;                // with reweighting: Σ_j w_j ∇_j
 };
-VSGD_HD acc_t mean_of(acc_t sum, acc_t m) { return m > 0.0 ? sum / m : 0.0; }
+// (sum is 0 when m is: dividing by 1 then keeps the division unconditional, so loops vectorize)
+VSGD_HD acc_t mean_of(acc_t sum, acc_t m) { return sum / (m > 0.0 ? m : 1.0); }
 VSGD_HD BatchT<float> batch(const Acc& a) {
   return BatchT<float>{(float)a.m, (float)mean_of(a.s1, a.m), (float)mean_of(a.s2, a.m), (float)mean_of(a.c1, a.m),
                        (float)mean_of(a.c2, a.m), a.bad != 0};
@@ -191,9 +196,11 @@ VSGD_HD BatchT<float> batch(const Acc& a) {
 // this step's active rows), kept at least eps away from zero so the finite difference is defined.
 template <class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
   const mask_t<F> boot = tau <= 0.0f;
-  const F seen = boot ? -tau : bc<F>(0), total = seen + m;
-  const F mean = wmean(g, seen, g1, total > 0.0f ? m : bc<F>(1));
-  F delta = boot ? mean : g;
+  F delta = g;
+  if (any_lane(boot)) {  // uniform: skipped once no lane is bootstrapping
+    const F seen = boot ? -tau : bc<F>(0), total = seen + m;
+    delta = boot ? wmean(g, seen, g1, total > 0.0f ? m : bc<F>(1)) : g;
+  }
   delta = visfinite(delta) ? delta : bc<F>(eps);  // bad inputs: the update skips this coordinate anyway
   return vabs(delta) < eps ? (delta < 0.0f ? bc<F>(-eps) : bc<F>(eps)) : delta;
 }
@@ -236,15 +243,6 @@ template <class F> VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT
   const M go = ready & vnot<M>(a.bad), skip = ready & a.bad;
   const F m1 = a.m > 0.0f ? a.m : bc<F>(1);
 
-  // bootstrap: running plain means, then over-estimates that make the first rates small
-  const F seen = boot ? -s.tau : bc<F>(0), total = seen + m1;
-  const M done = total >= P.bootstrap;
-  const F bg = wmean(s.g, seen, a.g1, m1);
-  const F bv = wmean(s.v, seen, a.g2, m1);
-  const F bh = wmean(s.h, seen, a.c1, m1);
-  const F bvh = wmean(s.vh, seen, a.c2, m1);
-  const F bp = s.p + (a.m / n - s.p) * (a.m / total);
-
   // regular step: outlier test, moving averages with r = 1/tau, rate, memory, parameter
   const F gb = a.g1, q = a.g2, cb = a.c1, c2 = a.c2;
   const M out_g = vabs(gb - s.g) > k * vsqrt(vmax(s.v - s.g * s.g, bc<F>(0)));
@@ -269,14 +267,23 @@ template <class F> VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT
   const F rtau = vmax(1.0f - g2 / (rv + eps), bc<F>(0)) * tau + 1.0f;
   const F rth = theta - eta * (P.reweight ? a.dir : gb * (a.m / ne));  // the step is Σ∇/ne
 
-  CoordT<F> t;
-  t.g = boot ? bg : rg;
-  t.v = boot ? (done ? C * (bv + eps) : bv) : rv;
-  t.h = boot ? (done ? C * (bh + eps) : bh) : rh;
-  t.vh = fd ? (boot ? (done ? C * C * (bvh + eps) : bvh) : rvh) : s.vh;
-  t.tau = boot ? (done ? total : -total) : rtau;
-  t.eta = boot ? s.eta : eta;
-  t.p = global ? (boot ? bp : rp) : s.p;
+  CoordT<F> t{rg, rv, rh, fd ? rvh : s.vh, rtau, eta, global ? rp : s.p};
+  if (any_lane(boot)) {  // uniform: skipped once no lane is bootstrapping
+    // bootstrap: running plain means, then over-estimates that make the first rates small
+    const F seen = boot ? -s.tau : bc<F>(0), total = seen + m1;
+    const M done = total >= P.bootstrap;
+    const F bv = wmean(s.v, seen, a.g2, m1), bh = wmean(s.h, seen, a.c1, m1);
+    t.g = boot ? wmean(s.g, seen, a.g1, m1) : t.g;
+    t.v = boot ? (done ? C * (bv + eps) : bv) : t.v;
+    t.h = boot ? (done ? C * (bh + eps) : bh) : t.h;
+    if (fd) {
+      const F bvh = wmean(s.vh, seen, a.c2, m1);
+      t.vh = boot ? (done ? C * C * (bvh + eps) : bvh) : t.vh;
+    }
+    t.tau = boot ? (done ? total : -total) : t.tau;
+    t.eta = boot ? s.eta : t.eta;
+    if (global) t.p = boot ? s.p + (a.m / n - s.p) * (a.m / total) : t.p;
+  }
   const F th = boot ? theta : rth;
 
   const M keep = go & all_finite(t, th);  // overflow: keep the old values
