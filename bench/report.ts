@@ -155,7 +155,7 @@ export function report(info: Info, results: Result[]): string {
     return r?.stat ? range(r.stat) : r?.skipped ? 'skipped' : '';
   };
   L.push('## Sweep over d', '',
-    `Time per call, median (min–max); library cases on all ${info.cores} cores. The chart plots the same medians as time per coordinate, ` +
+    `Time per call, median (min–max); library cases on all ${info.cores} cores. The chart (bench/d-sweep.png) plots the same medians as time per coordinate, ` +
     'so cost linear in d is a flat line and per-call overhead is the rise at small d.', '',
     '![time per coordinate against d](bench/d-sweep.png)', '',
     `| d | ${cols.map(head).join(' | ')} |`, `|---|${cols.map(() => '---|').join('')}`);
@@ -197,8 +197,9 @@ export function report(info: Info, results: Result[]): string {
     (info.writesEta ? `: at least 4 B more per coordinate (8 B if the pass also loads it), ${((4 / fdBytes(1)) * 100).toFixed(0)}–${((8 / fdBytes(1)) * 100).toFixed(0)}% over the minimal count at n = 1 and ${((4 / fdBytes(10)) * 100).toFixed(0)}–${((8 / fdBytes(10)) * 100).toFixed(0)}% at n = 10.` : '.'),
     '- The triad probe (`a = b + s·c` over float32, in the addon, same threads) counts 12 B per element, as STREAM does: two reads and one write, ' +
     'not the write-allocate read of `a`. Its GB/s is the reference the vSGD-fd bandwidth is divided by.',
-    '- Every case makes an untimed warm-up call first; calls shorter than 20 ms are batched and timed together; the number of repeats follows a ' +
-    'time budget (more at the key size, three above it or when one call takes over 1.5 s). Medians and min–max are over repeats.',
+    '- Every case runs untimed first (one call; for vSGD-fd the warm-up step, after which a call of 20 ms or more already counts as a repeat). ' +
+    'Calls shorter than 20 ms are batched and timed together; the number of repeats follows a time budget (more at the key size, three above ' +
+    'it or when one call takes over 1.5 s). Medians and min–max are over repeats.',
     '- The plain TypeScript loop (bench/tsloop.ts, one thread) is SPEC.md\'s dense step after bootstrap, on a copy of the library\'s warmed-up state, probe point included.',
     '- TensorFlow.js: `tf.train.adam` `applyGradients` with a fixed gradient tensor, on the `cpu` and `wasm` backends (one thread each in Node; ' +
     '@tensorflow/tfjs-node cannot be installed here). PyTorch: `torch.optim.Adam` on one float32 tensor, default implementation, ' +

@@ -1,8 +1,9 @@
 // npm run bench [-- --quick] [--out DIR] [--sizes 10,12,..] [--key 24] [--max-gib 12] [--no-python] [--no-tfjs]
-//   [--wait-idle SECONDS]   (sizes and key are log2 d)
+//   [--wait-idle SECONDS] [--report-only]   (sizes and key are log2 d; --report-only rewrites the
+//   page and chart from DIR/bench/results.json without measuring)
 // Runs every case side by side in one process (the python peers in child processes) and writes
 // DIR/BENCHMARKS.md, DIR/bench/d-sweep.png and DIR/bench/results.json.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +24,7 @@ const { values: opt } = parseArgs({
     'no-python': { type: 'boolean', default: false },
     'no-tfjs': { type: 'boolean', default: false },
     'wait-idle': { type: 'string', default: '0' },
+    'report-only': { type: 'boolean', default: false },
   },
 });
 
@@ -159,14 +161,29 @@ async function main(): Promise<void> {
   const wallS = (Date.now() - start) / 1000;
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const info = { ...meta, busyStart, busyDuring, busyEnd: othersBusy(), command, wallS, tfjs: opt['no-tfjs'] ? undefined : tfVersion(), wasmSimd: opt['no-tfjs'] ? undefined : wasmSimd(), peers, writesEta: eta, key: KEY, sizes: logs.map((l) => 2 ** l), cores: CORES };
-  mkdirSync(join(outDir, 'bench'), { recursive: true });
-  writeFileSync(join(outDir, 'bench', 'results.json'), JSON.stringify({ info, results }, null, 1) + '\n');
-  writeFileSync(join(outDir, 'bench', 'd-sweep.png'), png(sweepSeries(results), `time per coordinate, ${meta.cpu}`));
-  writeFileSync(join(outDir, 'BENCHMARKS.md'), report(info, results));
+  write(info, results);
   process.stderr.write(`bench: ${wallS.toFixed(0)} s; wrote ${join(outDir, 'BENCHMARKS.md')}\n`);
 }
 
-main().catch((e) => {
+function write(info: Parameters<typeof report>[0], rs: Result[]): void {
+  mkdirSync(join(outDir, 'bench'), { recursive: true });
+  writeFileSync(join(outDir, 'bench', 'results.json'), JSON.stringify({ info, results: rs }, null, 1) + '\n');
+  writeFileSync(join(outDir, 'bench', 'd-sweep.png'), png(sweepSeries(rs), `time per coordinate, ${info.cpu}`));
+  // the sparse benchmarks (npm run bench:sparse) keep their own section, carried over here
+  const sparse = join(outDir, 'bench', 'SPARSE.md');
+  let extra = '';
+  try {
+    extra = `\n<!-- bench:sparse -->\n${readFileSync(sparse, 'utf8').trim()}\n<!-- /bench:sparse -->\n`;
+  } catch {
+    // not run yet
+  }
+  writeFileSync(join(outDir, 'BENCHMARKS.md'), report(info, rs) + extra);
+}
+
+if (opt['report-only']) {
+  const saved = JSON.parse(readFileSync(join(outDir, 'bench', 'results.json'), 'utf8'));
+  write(saved.info, saved.results);
+} else main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -58,4 +58,14 @@ function load(): Addon {
   return override ? require(override) : bindings('vsgd');
 }
 
-export const addon: Addon = load();
+// A build of the addon older than this TypeScript would fail later with a confusing message.
+function checked(a: Addon): Addon {
+  const need = ['update', 'updateAsync', 'probe', 'updateSparse', 'accumulate', 'finish', 'pin', 'readState'];
+  const missing = need.filter((m) => typeof (a.Engine?.prototype as unknown as Record<string, unknown>)?.[m] !== 'function');
+  if (missing.length) {
+    throw new Error(`The vsgd-fd native addon is older than its TypeScript (no ${missing.join(', ')}); rebuild it with \`npm run build:native\``);
+  }
+  return a;
+}
+
+export const addon: Addon = checked(load());

@@ -169,7 +169,7 @@ test("sparsity 'instance': rows with zero entries leave those coordinates untouc
 });
 
 test('threads: 1 and 2 threads give the same bits', (t) => {
-  const d = 5000, n = 3;
+  const d = 200_000, n = 3; // steps below 65536 coordinates per thread run on one thread anyway
   const a = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, threads: 1 });
   const b = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, threads: 2 });
   const qa = quadratic(SEED, d, n), qb = quadratic(SEED, d, n);

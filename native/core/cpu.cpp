@@ -45,7 +45,7 @@ class Cpu final : public Backend {
     const Kernels K = pick_kernels(P.algo, P.sparsity);
     const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
     int64_t touched = 0, skipped = 0, outliers = 0, boot = 0;
-#pragma omp parallel for schedule(dynamic, 8) num_threads(threads()) reduction(+ : touched, skipped, outliers, boot)
+#pragma omp parallel for schedule(dynamic, 8) num_threads(team(a.d)) reduction(+ : touched, skipped, outliers, boot)
     for (int64_t b = 0; b < blocks; ++b) {
       const size_t i0 = (size_t)b * kBlock;
       const StepStats s = K.step(P, a, i0, std::min(kBlock, a.d - i0));
@@ -66,7 +66,7 @@ class Cpu final : public Backend {
     const Kernels K = pick_kernels(P.algo, P.sparsity);
     if (!K.probe) return;
     const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
-#pragma omp parallel for schedule(dynamic, 8) num_threads(threads())
+#pragma omp parallel for schedule(dynamic, 8) num_threads(team(a.d))
     for (int64_t b = 0; b < blocks; ++b) {
       const size_t i0 = (size_t)b * kBlock;
       K.probe(P, a, i0, std::min(kBlock, a.d - i0), out);
@@ -80,7 +80,7 @@ class Cpu final : public Backend {
     const int n = a.n;
     gram_.assign((size_t)n * n, 0.0);
     const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(team(a.d))
     {
       std::vector<double> local((size_t)n * n, 0.0);
 #pragma omp for schedule(static)
@@ -114,6 +114,9 @@ class Cpu final : public Backend {
     return 1;
 #endif
   }
+  // Small steps run on one thread: waking a team costs more than it saves below ~64k
+  // coordinates per thread, and on a busy machine a waiting thread stalls the whole step.
+  int team(size_t d) const { return (int)std::max<size_t>(1, std::min<size_t>((size_t)threads(), d / 65536)); }
   int threads_;
 };
 
