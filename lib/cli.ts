@@ -9,7 +9,9 @@ import { ALGOS, type AlgoName, DEFAULTS, type GridOptions, Interrupted, runGrid 
 import { FIGURE1, figure1, figure2 } from './experiments/minibatch';
 import { type Results, reportFiles, resultsJson, showGain, writeReport } from './experiments/report';
 import { figure3 } from './experiments/reweight';
+import { comparisonPng, type Rule, SPAM_ALGOS, type SpamAlgo, STUDY, study, sweepPng, sweepTable, train } from './experiments/spam';
 import { LOSSES, type LossName } from './problems/elementary';
+import { loadSpam } from './problems/spam';
 
 const version = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -51,9 +53,9 @@ interface SimulateFlags {
 }
 
 /** Progress: a bar on a terminal, a plain line per tenth otherwise. */
-function reporter(show: boolean) {
+function reporter(show: boolean, name = 'simulate') {
   const tty = show && process.stderr.isTTY;
-  const bar = tty ? new SingleBar({ format: 'simulate |{bar}| {percentage}% | {stage} | {duration}s elapsed, ETA {eta}s', stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
+  const bar = tty ? new SingleBar({ format: `${name} |{bar}| {percentage}% | {stage} | {duration}s elapsed, ETA {eta}s`, stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
   let total = 0;
   let lastTenth = -1;
   const start = performance.now();
@@ -68,7 +70,7 @@ function reporter(show: boolean) {
         const tenth = Math.floor((10 * done) / total);
         if (tenth !== lastTenth) {
           lastTenth = tenth;
-          console.error(`simulate: ${stage} (${Math.round((100 * done) / total)}%, ${((performance.now() - start) / 1000).toFixed(1)} s)`);
+          console.error(`${name}: ${stage} (${Math.round((100 * done) / total)}%, ${((performance.now() - start) / 1000).toFixed(1)} s)`);
         }
       }
     },
@@ -147,6 +149,101 @@ function printSummary(r: Results, out: string): void {
   console.log(lines.join('\n'));
 }
 
+interface TrainFlags {
+  algorithm: SpamAlgo;
+  sparsity: Rule;
+  minibatch: number;
+  epochs: number;
+  bits?: number;
+  counts: 'binary' | 'log';
+  lr?: number;
+  bootstrap?: number;
+  probe: 'joint' | 'diagonal';
+  seed: number;
+  json?: boolean;
+  study?: boolean;
+  out: string;
+  progress?: boolean;
+}
+
+const NAMES: Record<SpamAlgo, string> = { vsgdfd: 'vSGD-fd', sgd: 'SGD', adagrad: 'AdaGrad', adam: 'Adam' };
+
+async function trainSpam(f: TrainFlags): Promise<void> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const progress = reporter(f.progress ?? true, 'train');
+  try {
+    const loadStart = performance.now();
+    // the study's baselines take dense rows, hence its smaller default hash
+    const data = loadSpam({ bits: f.bits ?? (f.study ? 14 : 18), counts: f.counts });
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+    if (f.study) return await spamStudy(f, data, progress, controller.signal);
+    const algo = f.algorithm;
+    const vsgd = { sparsity: f.sparsity, probe: f.probe, diagnose: true, ...(f.bootstrap ? { vsgd: { bootstrap: f.bootstrap } } : {}) };
+    const run = { algorithm: algo, minibatch: f.minibatch, epochs: f.epochs, seed: f.seed, ...(algo === 'vsgdfd' ? vsgd : { lr: f.lr }) };
+    progress.start(1);
+    const r = await train(data, run, (done, total) => progress.update(done / total, `epoch ${Math.min(f.epochs, Math.floor((done / total) * f.epochs) + 1)}/${f.epochs}`), controller.signal);
+    progress.stop();
+    const out = {
+      problem: 'spam', algorithm: algo, ...(algo === 'vsgdfd' ? { sparsity: f.sparsity, bootstrap: f.bootstrap ?? 10, probe: f.probe } : { lr: f.lr ?? null }), minibatch: f.minibatch, epochs: f.epochs,
+      bits: data.bits, d: data.d, counts: f.counts, seed: f.seed, train: data.train.labels.length, test: data.test.labels.length,
+      nnzPerRow: data.train.indices.length / data.train.labels.length,
+      accuracy: r.accuracy, logLoss: r.logLoss, seconds: r.seconds, loadSeconds, samples: r.samples, steps: r.steps,
+      ...(r.diagnostics ? { diagnostics: r.diagnostics } : {}),
+    };
+    if (f.json) console.log(JSON.stringify(out));
+    else {
+      const how = algo === 'vsgdfd' ? `sparsity '${f.sparsity}'` : `η₀ = ${f.lr ?? 'default'}`;
+      console.log(`spam: ${NAMES[algo]} (${how}), n = ${f.minibatch}, ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}, d = 2^${data.bits} + 1 (bias), ${out.train} train / ${out.test} held-out messages`);
+      console.log(`held-out accuracy ${r.accuracy.toFixed(4)}, log-loss ${r.logLoss.toFixed(4)}; ${r.samples} samples in ${r.seconds.toFixed(1)} s (loading ${loadSeconds.toFixed(1)} s)`);
+      const g = r.diagnostics;
+      if (g) {
+        console.log(`features past bootstrap ${g.moving} of ${g.seen} seen; medians over those: rate ${g.eta.toExponential(2)}, curvature estimate / diagonal Hessian ${g.curvatureRatio.toPrecision(3)}, ` +
+          `g²/v ${g.gradientSnr.toPrecision(2)}, h²/vh ${g.curvatureSteadiness.toPrecision(2)}`);
+      }
+    }
+  } catch (err) {
+    progress.stop();
+    if (err instanceof Interrupted || controller.signal.aborted) {
+      console.error('train: interrupted');
+      process.exitCode = 130;
+      return;
+    }
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+async function spamStudy(f: TrainFlags, data: ReturnType<typeof loadSpam>, progress: ReturnType<typeof reporter>, signal: AbortSignal): Promise<void> {
+  const start = performance.now();
+  progress.start(1);
+  const r = await study(data, STUDY, (done, total, stage) => progress.update(done / total, stage), signal);
+  progress.stop();
+  const command = ['vsgd-fd', ...process.argv.slice(2)].join(' ');
+  const json = { command, version, bits: data.bits, seconds: (performance.now() - start) / 1000, ...r };
+  fs.mkdirSync(f.out, { recursive: true });
+  writeCopy(path.join(f.out, 'spam-baselines.png'), comparisonPng(r));
+  writeCopy(path.join(f.out, 'spam-minibatch.png'), sweepPng(r));
+  writeCopy(path.join(f.out, 'spam-study.json'), Buffer.from(`${JSON.stringify(json)}\n`));
+  if (f.json) {
+    console.log(JSON.stringify(json));
+    return;
+  }
+  const lines = [`comparison (d = ${r.d}, n = ${STUDY.minibatch}, ${STUDY.epochs} epochs, seed ${STUDY.seed}):`, '| algorithm | η₀ | accuracy | log-loss | seconds |', '|---|---|---|---|---|'];
+  for (const x of r.comparison) lines.push(`| ${NAMES[x.algorithm]} | ${x.lr ?? '-'} | ${x.accuracy.toFixed(4)} | ${x.logLoss.toFixed(4)} | ${x.seconds.toFixed(1)} |`);
+  lines.push('', `samples to held-out log-loss ${STUDY.targets.join(' / ')} (mean of seeds ${STUDY.seeds.join(', ')}; - : not within ${STUDY.maxEpochs} epochs):`);
+  lines.push(`| n | ${STUDY.rules.join(' | ')} |`, `|---|${STUDY.rules.map(() => '---|').join('')}`);
+  const table = sweepTable(r);
+  for (const n of STUDY.ns) {
+    const cells = STUDY.rules.map((rule) => (table.find((x) => x.rule === rule && x.n === n)?.samples ?? []).map((s) => s ?? '-').join(' / '));
+    lines.push(`| ${n} | ${cells.join(' | ')} |`);
+  }
+  lines.push('', `${json.seconds.toFixed(0)} s; figures and numbers in ${path.resolve(f.out)}`);
+  console.log(lines.join('\n'));
+}
+
 export function program(): Command {
   const p = new Command('vsgd-fd').description('vSGD-fd (Schaul & LeCun 2013): the paper\'s experiments').version(version);
   p.command('simulate')
@@ -164,6 +261,28 @@ export function program(): Command {
     .option('--heatmap-copy <file>', 'also write the Figure 6 heatmap PNG to this file')
     .addOption(new Option('--no-progress', 'no progress output'))
     .action(async (flags: SimulateFlags) => simulate(flags));
+  p.command('train')
+    .description('train on a real workload and print held-out accuracy and log-loss (docs/spam.md)')
+    .argument('<problem>', 'the workload: spam (SpamAssassin corpus, hashed bag of words, logistic regression)', names(['spam'] as const))
+    .addOption(new Option('--algorithm <name>', 'optimizer').choices(SPAM_ALGOS).default('vsgdfd'))
+    .addOption(new Option('--sparsity <rule>', "vSGD-fd's rates: instance and global take sparse rows, none dense ones").choices(['instance', 'global', 'none']).default('instance'))
+    .option('-n, --minibatch <k>', 'samples per update', integer(1), 1)
+    .option('--epochs <k>', 'passes over the training set', integer(1), 5)
+    .option('--bits <k>', 'hashed features: 2^bits, plus a bias (default 18; 14 with --study)', integer(4))
+    .addOption(new Option('--counts <kind>', 'feature values before L2 normalization').choices(['binary', 'log']).default('binary'))
+    .option('--lr <x>', 'η₀ of SGD, AdaGrad or Adam (default: theirs)', (v: string) => {
+      const x = Number(v);
+      if (!(x > 0 && Number.isFinite(x))) throw new InvalidArgumentError('expected a positive number');
+      return x;
+    })
+    .option('--bootstrap <k>', "vSGD-fd's bootstrap (default 10)", integer(1))
+    .addOption(new Option('--probe <kind>', "vSGD-fd's shifted values: joint (the probe point, as the paper) or diagonal (each entry's own coordinate shifted alone; an experiment)").choices(['joint', 'diagonal']).default('joint'))
+    .option('--seed <k>', 'seed of the sample order (the 80/20 split is fixed)', seedArg, 1)
+    .option('--json', 'print one JSON object')
+    .option('--study', 'instead: vSGD-fd against the baselines over their rate grids, and samples to target as n grows; writes figures')
+    .option('-o, --out <dir>', 'folder for the study\'s figures and spam-study.json', 'report/spam')
+    .addOption(new Option('--no-progress', 'no progress output'))
+    .action(async (_problem: string[], flags: TrainFlags) => trainSpam(flags));
   return p;
 }
 
