@@ -58,8 +58,9 @@ struct Block {
   void round(size_t len) {
 #pragma omp simd
     for (size_t k = 0; k < len; ++k) {
-      fm[k] = (float)m[k], fs1[k] = (float)mean_of(s1[k], m[k]), fs2[k] = (float)mean_of(s2[k], m[k]);
-      fc1[k] = (float)mean_of(c1[k], m[k]), fc2[k] = (float)mean_of(c2[k], m[k]), fdir[k] = (float)dir[k];
+      const acc_t inv = inv_count(m[k]);
+      fm[k] = (float)m[k], fs1[k] = mean_of(s1[k], inv), fs2[k] = mean_of(s2[k], inv);
+      fc1[k] = mean_of(c1[k], inv), fc2[k] = mean_of(c2[k], inv), fdir[k] = (float)dir[k];
     }
   }
 

@@ -185,11 +185,13 @@ template <class F> struct BatchT {
   mask_t<F> bad;
   F dir;                // with reweighting: Σ_j w_j ∇_j
 };
-// (sum is 0 when m is: dividing by 1 then keeps the division unconditional, so loops vectorize)
-VSGD_HD acc_t mean_of(acc_t sum, acc_t m) { return sum / (m > 0.0 ? m : 1.0); }
+// The mean of a sum over m rows, as sum · (1/m): one division per coordinate for its five means
+// (sums are 0 when m is; 1/1 then keeps the division unconditional, so loops vectorize).
+VSGD_HD acc_t inv_count(acc_t m) { return 1.0 / (m > 0.0 ? m : 1.0); }
+VSGD_HD float mean_of(acc_t sum, acc_t inv) { return (float)(sum * inv); }
 VSGD_HD BatchT<float> batch(const Acc& a) {
-  return BatchT<float>{(float)a.m, (float)mean_of(a.s1, a.m), (float)mean_of(a.s2, a.m), (float)mean_of(a.c1, a.m),
-                       (float)mean_of(a.c2, a.m), a.bad != 0};
+  const acc_t inv = inv_count(a.m);
+  return BatchT<float>{(float)a.m, mean_of(a.s1, inv), mean_of(a.s2, inv), mean_of(a.c1, inv), mean_of(a.c2, inv), a.bad != 0};
 }
 
 // Probe offset δ: the mean gradient (while bootstrapping, over the samples seen so far and
@@ -205,7 +207,7 @@ template <class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
   return vabs(delta) < eps ? (delta < 0.0f ? bc<F>(-eps) : bc<F>(eps)) : delta;
 }
 VSGD_HD float probe_offset(const Coord& c, const Acc& a, float eps) {
-  return probe_offset<float>(c.g, c.tau, (float)a.m, (float)mean_of(a.s1, a.m), eps);
+  return probe_offset<float>(c.g, c.tau, (float)a.m, mean_of(a.s1, inv_count(a.m)), eps);
 }
 
 template <class M> struct Outcome {
