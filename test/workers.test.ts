@@ -1,7 +1,7 @@
 // worker_threads: optimizers stepping in several workers at once (on a SharedArrayBuffer theta
 // shared with the main thread) give the bits of sequential runs; the addon loads in every context,
-// keeps no process-global mutable state, and workers that exit or are terminated leave the
-// process healthy.
+// keeps no process-global mutable state, and workers that exit leave the process healthy; a worker
+// terminated inside a native step must not take the process down (a known failure for now).
 import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -47,7 +47,10 @@ test('several workers at once, SharedArrayBuffer theta included, give the bits o
   // one worker per algorithm, all running at once
   const workers = algos.map((algo) => start({ shared, jobs: jobs.filter((j) => j.algo === algo) }));
   // meanwhile, the same jobs sequentially on plain memory in this thread
-  const expected = jobs.map((job) => runJob(job, new Float32Array(job.d).fill(1)));
+  const expected = jobs.map((job) => {
+    const theta = new Float32Array(job.d).fill(1);
+    return { ...runJob(job, theta), theta };
+  });
   const got = ((await Promise.all(workers.map((w) => w.message))) as Result[][]).flat();
   t.deepEqual(await Promise.all(workers.map((w) => w.exit)), new Array(workers.length).fill(0));
   for (const [i, job] of jobs.entries()) {
@@ -55,26 +58,38 @@ test('several workers at once, SharedArrayBuffer theta included, give the bits o
     t.is(theirs.infos, mine.infos, `${job.algo} #${i}: step infos`);
     t.true(Buffer.from(theirs.bytes).equals(Buffer.from(mine.bytes)), `${job.algo} #${i}: checkpoint bytes`);
     const view = new Float32Array(shared, job.offset * 4, d);
-    // theta is not in checkpoints: compare the shared slice with a rerun on plain memory
-    const rerun = new Float32Array(d).fill(1);
-    runJob(job, rerun);
-    t.deepEqual(new Uint32Array(view.slice().buffer), new Uint32Array(rerun.buffer), `${job.algo} #${i}: theta in the SharedArrayBuffer`);
+    t.deepEqual(new Uint32Array(view.slice().buffer), new Uint32Array(mine.theta.buffer), `${job.algo} #${i}: theta in the SharedArrayBuffer`);
   }
 });
 
-test('workers that exit without dispose() leave the process healthy and its memory flat', async (t) => {
-  const job = (seed: number): Job => ({ algo: 'VSGDfd', options: { minibatch: 2 }, d: 50_000, steps: 3, seed, offset: 0 });
-  const rss: number[] = [];
-  for (let round = 0; round < 12; round++) {
-    const ws = [0, 1, 2].map((k) => start({ shared: new SharedArrayBuffer(50_000 * 4), jobs: [job(round * 3 + k)] }));
-    t.deepEqual(await Promise.all(ws.map((w) => w.exit)), [0, 0, 0]);
-    global.gc?.();
-    rss.push(process.memoryUsage().rss / 2 ** 20);
-  }
-  // after a warm-up of 4 rounds, 24 more workers may not keep adding memory
-  const grown = rss[11] - rss[3];
-  t.log(`RSS over rounds (MiB): ${rss.map((x) => x.toFixed(0)).join(' ')}; rounds 4 to 12: ${grown.toFixed(1)} MiB`);
-  t.true(grown < 32, `${grown.toFixed(1)} MiB`);
+// Measured in a child with --expose-gc (ava's process cannot collect on demand): RSS after each
+// round of three workers that create and step an optimizer and exit without dispose().
+test('workers that exit without dispose() leave the process healthy and its memory flat', (t) => {
+  const body = `${TSX} const { VSGDfd } = require(${JSON.stringify(join(root, 'lib', 'index.ts'))});
+    const o = new VSGDfd(new Float32Array(50000), { minibatch: 2 });
+    for (let i = 0; i < 3; i++) o.step((a, out) => void out.fill(1));`;
+  const script = `const { Worker } = require('node:worker_threads');
+    (async () => {
+      const rss = [];
+      for (let round = 0; round < 30; round++) {
+        const codes = await Promise.all([0, 1, 2].map(() => new Promise((resolve, reject) => {
+          const w = new Worker(${JSON.stringify(body)}, { eval: true });
+          w.on('exit', resolve);
+          w.on('error', reject);
+        })));
+        if (codes.some((c) => c !== 0)) throw new Error('exit codes ' + codes);
+        global.gc();
+        rss.push(process.memoryUsage().rss / 2 ** 20);
+      }
+      console.log(JSON.stringify(rss));
+    })();`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 240_000 });
+  t.is(r.status, 0, r.stderr.slice(-500));
+  const rss: number[] = JSON.parse(r.stdout);
+  // after a warm-up of 10 rounds, 60 more workers may not keep adding memory
+  const grown = rss[29] - rss[9];
+  t.log(`RSS over 30 rounds of 3 workers (MiB): ${rss.map((x) => x.toFixed(0)).join(' ')}; rounds 10 to 30: ${grown.toFixed(1)} MiB`);
+  t.true(grown < 16, `${grown.toFixed(1)} MiB`);
   const theta = new Float32Array(10).fill(1);
   const opt = new VSGDfd(theta, { bootstrap: 1 });
   for (let i = 0; i < 3; i++) opt.step((at, out) => void out.fill(1));
