@@ -14,7 +14,7 @@
         "native/core/checkpoint.cpp", "native/addon/checkpoint.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-      "defines": ["NAPI_VERSION=8"],
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "ldflags": ["-fopenmp"],
       "conditions": [
         ["target_arch=='x64'", { "dependencies": ["vsgd_avx2"], "defines": ["VSGD_HAVE_AVX2"] }]

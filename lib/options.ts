@@ -26,7 +26,7 @@ export const vsgdOptions: Schema = {
   curvatureEvery: int(1, 1),
   bootstrap: int(10, 1),
   slowStart: num(2, 1),
-  epsilon: num(1e-5, 0, { open: true }),
+  epsilon: num(1e-5, 1e-30), // stays a positive float32
   outlierSigmas: num(2, 0),
   reweight: { kind: 'boolean', default: false },
 };
@@ -50,7 +50,8 @@ export function resolve(owner: string, schema: Schema, given: unknown): Record<s
   }
   const out: Record<string, number | string | boolean | undefined> = {};
   for (const [key, spec] of Object.entries(schema)) {
-    const value = (given as Record<string, unknown>)[key];
+    // own properties only: an inherited `lr` is not an option someone gave
+    const value = Object.prototype.hasOwnProperty.call(given, key) ? (given as Record<string, unknown>)[key] : undefined;
     const name = `options.${key}`;
     if (value === undefined) {
       out[key] = spec.default;

@@ -36,7 +36,7 @@ test('constructor: theta and options are checked with clear messages', (t) => {
   t.throws(() => new VSGDfd(th, { minibatch: 0 }), { instanceOf: RangeError, message: /an integer >= 1 for options.minibatch but received 0/ });
   t.throws(() => new VSGDfd(th, { minibatch: 2.5 }), { instanceOf: RangeError, message: /integer.*received 2.5/ });
   t.throws(() => new VSGDfd(th, { sparsity: 'dense' } as never), { instanceOf: RangeError, message: /one of 'none', 'instance', 'global' for options.sparsity but received "dense"/ });
-  t.throws(() => new VSGDfd(th, { epsilon: 0 }), { instanceOf: RangeError, message: /> 0 for options.epsilon but received 0/ });
+  t.throws(() => new VSGDfd(th, { epsilon: 0 }), { instanceOf: RangeError, message: />= 1e-30 for options.epsilon but received 0/ });
   t.throws(() => new VSGDfd(th, { outlierSigmas: NaN }), { instanceOf: RangeError, message: /options.outlierSigmas but received NaN/ });
   t.throws(() => new VSGDfd(th, { slowStart: 0.5 }), { instanceOf: RangeError, message: />= 1 for options.slowStart/ });
   t.throws(() => new VSGDfd(th, { device: 'tpu' } as never), { instanceOf: RangeError, message: /options.device/ });

@@ -508,7 +508,7 @@ test('threads: a thread count past the cap is refused, never a crash', (t) => {
 // Rows that share memory with theta (or the state) across a block boundary: with two threads a
 // block can read a coordinate another block already wrote. Copying such rows first (or refusing
 // them) would make the result that of the rows as they were when update() was called.
-test.failing('rows overlapping theta give the bits of a copy of those rows (bug: base.ts does not copy or refuse them)', (t) => {
+test('rows overlapping theta give the bits of a copy of those rows', (t) => {
   // 2048 CPU blocks: the second thread writes its first block long before the first thread reads
   // that coordinate at the end of its half, so the race shows on every run
   const d = 1 << 20;

@@ -40,6 +40,14 @@ export interface AlgoDef {
 
 export type Options = Record<string, number | string | boolean | undefined>;
 
+interface Prepared {
+  n: number;
+  extra: boolean;
+  probeOut: Float32Array | null;
+  grads: Float32Array;
+  extraRows: Float32Array | null;
+}
+
 /** n sparse rows: row j holds indices[offsets[j] .. offsets[j+1]) (sorted, unique) with their
  * values; `shifted` (VSGDfd) or `curvature` (VSGD) are aligned with indices. */
 export interface SparseRows {
@@ -153,7 +161,7 @@ export abstract class Optimizer {
     const call = this.#prepare(grads, extra);
     this.#busy = 'updateAsync';
     try {
-      return this.#finish(call, await engine.updateAsync(grads, call.n, extra ?? null, this.#steps, call.probeOut));
+      return this.#finish(call, await engine.updateAsync(call.grads, call.n, call.extraRows, this.#steps, call.probeOut));
     } finally {
       this.#busy = null;
     }
@@ -464,11 +472,11 @@ export abstract class Optimizer {
     const engine = this.#guard('update');
     if (engine.fusesProbe && engine.accumulated()[0] > 0) throw new Error(`${this.#def.name}: finish() the accumulated rows first`);
     const call = this.#prepare(grads, extra);
-    return this.#finish(call, engine.update(grads, call.n, extra ?? null, this.#steps, call.probeOut));
+    return this.#finish(call, engine.update(call.grads, call.n, call.extraRows, this.#steps, call.probeOut));
   }
 
   // Every check of an update, before anything is written.
-  #prepare(grads: Float32Array, extra: Float32Array | undefined): { n: number; extra: boolean; probeOut: Float32Array | null } {
+  #prepare(grads: Float32Array, extra: Float32Array | undefined): Prepared {
     const engine = this.#engine as NativeEngine;
     const name = this.#def.name;
     const n = check.rows(grads, 'grads', this.d);
@@ -487,7 +495,21 @@ export abstract class Optimizer {
     // when the next update is due to take curvature, this one writes its probe point
     const every = this.options.curvatureEvery as number;
     const fuse = kind === 'shifted' && engine.fusesProbe && (this.#steps + 1) % every === 0;
-    return { n, extra: !!extra, probeOut: fuse ? this.#buffer('probe', this.d) : null };
+    return {
+      n, extra: !!extra, probeOut: fuse ? this.#buffer('probe', this.d) : null,
+      grads: this.#unaliased(grads), extraRows: extra ? this.#unaliased(extra) : null,
+    };
+  }
+
+  // Rows that share memory with theta or the state would be read after the pass wrote them:
+  // such rows are copied first, so the step sees them as they were when it was called.
+  #unaliased(rows: Float32Array): Float32Array {
+    for (const own of [this.theta, this.#state]) {
+      if (rows.buffer !== own.buffer) continue;
+      const a = rows.byteOffset, b = own.byteOffset;
+      if (a < b + own.byteLength && b < a + rows.byteLength) return rows.slice();
+    }
+    return rows;
   }
 
   #finish(call: { n: number; extra: boolean; probeOut: Float32Array | null }, stats: NativeStats): StepInfo {

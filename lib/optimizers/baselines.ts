@@ -9,7 +9,7 @@ export interface NaturalGradientOptions extends Common { lr?: number; epsilon?: 
 export interface AdamOptions extends Common { lr?: number; beta1?: number; beta2?: number; epsilon?: number }
 
 const lr = (def: number) => num(def, 0, { open: true });
-const eps = (def: number) => num(def, 0, { open: true });
+const eps = (def: number) => num(def, 1e-30); // stays a positive float32
 const pick = (o: Options) => ({
   lr: o.lr as number,
   decay: (o.decay as number | undefined) ?? 0,

@@ -168,11 +168,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value Update(const Napi::CallbackInfo& info) {
     Params P;
     const vsgd::StepArgs a = step_args(info, P);
+    vsgd::StepStats s;
     try {
-      return stats(info.Env(), backend_->step(P, a));
+      s = backend_->step(P, a);
     } catch (const std::exception& e) {
       throw Napi::Error::New(info.Env(), std::string("step failed: ") + e.what());
     }
+    return stats(info.Env(), s);
   }
 
   // CSR rows (offsets, indices, values[, shifted]) checked against d; n = offsets.length - 1

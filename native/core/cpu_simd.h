@@ -9,6 +9,10 @@
 #include <immintrin.h>
 #endif
 
+// Built into two objects with different instruction sets: every helper here is forced inline so
+// that no out-of-line copy of one build can be linked into the other (at any optimization level).
+#define VSGD_LANE inline __attribute__((always_inline))
+
 namespace vsgd {
 
 typedef float vf8 __attribute__((vector_size(32)));
@@ -17,7 +21,7 @@ typedef float vf4 __attribute__((vector_size(16)));
 typedef double vd4 __attribute__((vector_size(32)));
 constexpr size_t kLanes = 8;
 
-inline vm8 bits(vf8 x) {
+VSGD_LANE vm8 bits(vf8 x) {
   vm8 b;
   std::memcpy(&b, &x, sizeof b);
   return b;
@@ -25,7 +29,7 @@ inline vm8 bits(vf8 x) {
 
 template <> struct Lanes<vf8> {
   using M = vm8;
-  static inline __attribute__((always_inline)) vf8 sqrt(vf8 x) {
+  static VSGD_LANE vf8 sqrt(vf8 x) {
 #if defined(__AVX__)
     return (vf8)_mm256_sqrt_ps((__m256)x);
 #else
@@ -33,17 +37,17 @@ template <> struct Lanes<vf8> {
     return x;
 #endif
   }
-  static vf8 abs(vf8 x) {
+  static VSGD_LANE vf8 abs(vf8 x) {
     const vm8 b = bits(x) & 0x7fffffff;
     vf8 r;
     std::memcpy(&r, &b, sizeof r);
     return r;
   }
   // fmaxf/fminf differ only for NaN, which never reaches a kept result (all_finite)
-  static vf8 max(vf8 a, vf8 b) { return a > b ? a : b; }
-  static vf8 min(vf8 a, vf8 b) { return a < b ? a : b; }
-  static vm8 isfinite(vf8 x) { return (bits(x) & 0x7f800000) != 0x7f800000; }
-  static vf8 wmean(vf8 a, vf8 na, vf8 b, vf8 nb) {
+  static VSGD_LANE vf8 max(vf8 a, vf8 b) { return a > b ? a : b; }
+  static VSGD_LANE vf8 min(vf8 a, vf8 b) { return a < b ? a : b; }
+  static VSGD_LANE vm8 isfinite(vf8 x) { return (bits(x) & 0x7f800000) != 0x7f800000; }
+  static VSGD_LANE vf8 wmean(vf8 a, vf8 na, vf8 b, vf8 nb) {
     vf8 r;
     for (int h = 0; h < 2; ++h) {  // two halves of four doubles
       vf4 a4, na4, b4, nb4;
@@ -59,8 +63,8 @@ template <> struct Lanes<vf8> {
     return r;
   }
 };
-template <> inline vm8 vnot<vm8>(vm8 m) { return ~m; }
-template <> inline bool any_lane<vm8>(vm8 m) {
+template <> VSGD_LANE vm8 vnot<vm8>(vm8 m) { return ~m; }
+template <> VSGD_LANE bool any_lane<vm8>(vm8 m) {
 #if defined(__AVX__)
   return _mm256_movemask_ps((__m256)m) != 0;
 #else
@@ -71,25 +75,25 @@ template <> inline bool any_lane<vm8>(vm8 m) {
 }
 
 // Unaligned lane loads and stores.
-template <class F> inline F lane_load(const float* p);
-template <> inline float lane_load<float>(const float* p) { return *p; }
-template <> inline vf8 lane_load<vf8>(const float* p) {
+template <class F> VSGD_LANE F lane_load(const float* p);
+template <> VSGD_LANE float lane_load<float>(const float* p) { return *p; }
+template <> VSGD_LANE vf8 lane_load<vf8>(const float* p) {
   vf8 v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void lane_store(float* p, float v) { *p = v; }
-inline void lane_store(float* p, vf8 v) { std::memcpy(p, &v, sizeof v); }
+VSGD_LANE void lane_store(float* p, float v) { *p = v; }
+VSGD_LANE void lane_store(float* p, vf8 v) { std::memcpy(p, &v, sizeof v); }
 
-template <class F> inline mask_t<F> mask_load(const int* p);
-template <> inline bool mask_load<float>(const int* p) { return *p != 0; }
-template <> inline vm8 mask_load<vf8>(const int* p) {
+template <class F> VSGD_LANE mask_t<F> mask_load(const int* p);
+template <> VSGD_LANE bool mask_load<float>(const int* p) { return *p != 0; }
+template <> VSGD_LANE vm8 mask_load<vf8>(const int* p) {
   vm8 v;
   std::memcpy(&v, p, sizeof v);
   return v != 0;
 }
 
-inline int64_t sum(vm8 v) {
+VSGD_LANE int64_t sum(vm8 v) {
   int64_t c = 0;
   for (size_t l = 0; l < kLanes; ++l) c += v[l];
   return c;
