@@ -29,10 +29,13 @@ struct Block {
   alignas(64) acc_t m[kBlock], s1[kBlock], s2[kBlock], c1[kBlock], c2[kBlock], dir[kBlock];
   alignas(64) float fm[kBlock], fs1[kBlock], fs2[kBlock], fc1[kBlock], fc2[kBlock], fdir[kBlock], inv[kBlock];
   alignas(64) int bad[kBlock];
+  bool has_dir = false;
 
   void sums(const Params& P, const StepArgs& a, size_t i0, size_t len, bool curv) {
     const size_t d = a.d;
-    for (size_t k = 0; k < len; ++k) m[k] = s1[k] = s2[k] = c1[k] = c2[k] = dir[k] = 0.0, bad[k] = 0;
+    for (size_t k = 0; k < len; ++k) m[k] = s1[k] = s2[k] = c1[k] = c2[k] = 0.0, bad[k] = 0;
+    if (a.weights) std::fill(dir, dir + len, 0.0);
+    has_dir = a.weights != nullptr;
     for (int j = 0; a.grads && j < a.n; ++j) {
       const float* row = a.grads + (size_t)j * d + i0;
 #pragma omp simd
@@ -43,9 +46,12 @@ struct Block {
         for (size_t k = 0; k < len; ++k) dir[k] += w * row[k];
       }
     }
-    round(len);
-    if (!curv) return;
-    if constexpr (needs_offset(ALGO)) offsets(P, a, i0, len, inv);
+    if (!curv) return round(len);
+    if constexpr (needs_offset(ALGO)) {
+#pragma omp simd
+      for (size_t k = 0; k < len; ++k) fm[k] = (float)m[k], fs1[k] = mean_of(s1[k], inv_count(m[k]));  // for δ
+      offsets(P, a, i0, len, inv);
+    }
     for (int j = 0; j < a.n; ++j) {
       const float* row = a.grads + (size_t)j * d + i0;
       const float* ext = a.extra + (size_t)j * d + i0;
@@ -56,11 +62,15 @@ struct Block {
   }
 
   void round(size_t len) {
+    if (has_dir) {
+#pragma omp simd
+      for (size_t k = 0; k < len; ++k) fdir[k] = (float)dir[k];
+    }
 #pragma omp simd
     for (size_t k = 0; k < len; ++k) {
       const acc_t inv = inv_count(m[k]);
       fm[k] = (float)m[k], fs1[k] = mean_of(s1[k], inv), fs2[k] = mean_of(s2[k], inv);
-      fc1[k] = mean_of(c1[k], inv), fc2[k] = mean_of(c2[k], inv), fdir[k] = (float)dir[k];
+      fc1[k] = mean_of(c1[k], inv), fc2[k] = mean_of(c2[k], inv);
     }
   }
 
