@@ -53,10 +53,17 @@ function outlierMargin(sc: Scenario, before: RefState, grads: Float32Array, extr
   }
   if (m === 0) return Infinity;
   const k = sc.outlierSigmas, g = before.g[i], h = before.h[i];
-  let margin = Math.abs(Math.abs(s1 / m - g) / (k * Math.sqrt(Math.max(before.v[i] - g * g, 0))) - 1);
-  if (extra && sc.algo === 'vsgdfd') {
-    margin = Math.min(margin, Math.abs(Math.abs(c1 / m - h) / (k * Math.sqrt(Math.max(before.vh[i] - h * h, 0))) - 1));
-  }
+  // |mean - avg| against k·sqrt(var - avg²): in float32 var - avg² cancels, so the threshold is
+  // only known to within a few ulps of var; inside that band the decision is a coin toss
+  const test = (dev: number, second: number, first: number) => {
+    const slack = 8 * 2 ** -23 * Math.abs(second);
+    const lo = k * Math.sqrt(Math.max(second - first * first - slack, 0));
+    const hi = k * Math.sqrt(Math.max(second - first * first + slack, 0));
+    if (dev >= lo * (1 - 1e-3) && dev <= hi * (1 + 1e-3)) return 0;
+    return Math.abs(dev / (k * Math.sqrt(Math.max(second - first * first, 0))) - 1);
+  };
+  let margin = test(Math.abs(s1 / m - g), before.v[i], g);
+  if (extra && sc.algo === 'vsgdfd') margin = Math.min(margin, test(Math.abs(c1 / m - h), before.vh[i], h));
   return margin;
 }
 
@@ -132,7 +139,10 @@ function run(sc: Scenario, seed: number): string[] {
     };
     compare('theta', theta, theta64, thetaBefore);
     for (const [name, view] of Object.entries(opt.state)) compare(name, view, state[refField(name)], before[refField(name)]);
-    const borderline = bad.size;
+    // outlier decisions float32 rounding may flip: mismatched coordinates, or any within 1e-3 of the threshold
+    let near = 0;
+    if (info.outliers !== want.outliers) for (let i = 0; i < d; i++) near += margin(i) <= 1e-3 ? 1 : 0;
+    const borderline = Math.max(bad.size, near);
     if (info.touched !== want.touched && Math.abs(info.touched - want.touched) > borderline) problems.push(`step ${step}: touched ${info.touched} vs ${want.touched}`);
     if (info.skipped !== want.skipped) problems.push(`step ${step}: skipped ${info.skipped} vs ${want.skipped}`);
     if (Math.abs(info.outliers - want.outliers) > borderline) problems.push(`step ${step}: outliers ${info.outliers} vs ${want.outliers}`);

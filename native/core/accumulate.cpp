@@ -62,8 +62,8 @@ StepStats Accumulator::finish(const Params& P, float* theta, float* state, size_
   const Layout L = layout(P.algo, P.sparsity);
   const bool curv = uses_sparsity(P.algo) && curv_rows_ > 0;
   const float n = (float)rows_;
-  int64_t touched = 0, skipped = 0, outliers = 0, boot = 0;
-#pragma omp parallel for schedule(static) num_threads(team(threads)) reduction(+ : touched, skipped, outliers, boot)
+  StepStats s;
+#pragma omp parallel for schedule(static) num_threads(team(threads)) reduction(+ : s)
   for (int64_t i = 0; i < (int64_t)d; ++i) {
     Coord c = load(L, state, d, i);
     float th = theta[i];
@@ -71,17 +71,9 @@ StepStats Accumulator::finish(const Params& P, float* theta, float* state, size_
     store(L, state, d, i, c);
     theta[i] = th;
     if (probe_out && needs_offset(P.algo)) probe_out[i] = th + probe_offset<float>(c.g, c.tau, 0.0f, 0.0f, P.eps);
-    touched += (f & kTouched) != 0;
-    skipped += (f & kSkipped) != 0;
-    outliers += (f & kOutlier) != 0;
-    boot += (f & kBootstrapping) != 0;
+    s.add(f);
   }
   open_ = false;
-  StepStats s;
-  s.touched = touched;
-  s.skipped = skipped;
-  s.outliers = outliers;
-  s.bootstrapping = boot;
   return s;
 }
 

@@ -12,7 +12,21 @@ namespace vsgd {
 
 struct StepStats {
   int64_t touched = 0, skipped = 0, outliers = 0, bootstrapping = 0;
+  // one coordinate's outcome (Flags bits)
+  void add(unsigned f) {
+    touched += (f & kTouched) != 0;
+    skipped += (f & kSkipped) != 0;
+    outliers += (f & kOutlier) != 0;
+    bootstrapping += (f & kBootstrapping) != 0;
+  }
+  StepStats& operator+=(const StepStats& o) {
+    touched += o.touched, skipped += o.skipped, outliers += o.outliers, bootstrapping += o.bootstrapping;
+    return *this;
+  }
 };
+#ifdef _OPENMP
+#pragma omp declare reduction(+ : StepStats : omp_out += omp_in)
+#endif
 
 // One step's inputs. theta and state are the caller's host buffers (d and count*d floats);
 // grads and extra are n rows of d floats (extra may be null: no curvature this step).

@@ -44,21 +44,12 @@ class Cpu final : public Backend {
     }
     const Kernels K = pick_kernels(P.algo, P.sparsity);
     const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
-    int64_t touched = 0, skipped = 0, outliers = 0, boot = 0;
-#pragma omp parallel for schedule(dynamic, 8) num_threads(team(a.d)) reduction(+ : touched, skipped, outliers, boot)
+    StepStats s;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(team(a.d)) reduction(+ : s)
     for (int64_t b = 0; b < blocks; ++b) {
       const size_t i0 = (size_t)b * kBlock;
-      const StepStats s = K.step(P, a, i0, std::min(kBlock, a.d - i0));
-      touched += s.touched;
-      skipped += s.skipped;
-      outliers += s.outliers;
-      boot += s.bootstrapping;
+      s += K.step(P, a, i0, std::min(kBlock, a.d - i0));
     }
-    StepStats s;
-    s.touched = touched;
-    s.skipped = skipped;
-    s.outliers = outliers;
-    s.bootstrapping = boot;
     return s;
   }
 

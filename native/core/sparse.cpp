@@ -72,10 +72,10 @@ StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_
   const int64_t U = (int64_t)gather(P, state, d, r, curv);
   const Layout L = layout(P.algo, P.sparsity);
   const float n = (float)r.n;
-  int64_t touched = 0, skipped = 0, outliers = 0, finished = 0;
+  StepStats s;  // bootstrapping counts the coordinates that finished it here
 #ifdef _OPENMP
   const int t = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel for schedule(static) num_threads(t) if (U > 65536) reduction(+ : touched, skipped, outliers, finished)
+#pragma omp parallel for schedule(static) num_threads(t) if (U > 65536) reduction(+ : s)
 #endif
   for (int64_t u = 0; u < U; ++u) {
     const size_t i = (size_t)coords_[u];
@@ -86,17 +86,10 @@ StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_
     store(L, state, d, i, c);
     theta[i] = th;
     if (probe_out) probe_out[i] = th + probe_offset<float>(c.g, c.tau, 0.0f, 0.0f, P.eps);
-    touched += (f & kTouched) != 0;
-    skipped += (f & kSkipped) != 0;
-    outliers += (f & kOutlier) != 0;
-    finished += was && !(f & kBootstrapping);
+    s.add(f & ~(unsigned)kBootstrapping);
+    s.bootstrapping += was && !(f & kBootstrapping);
   }
   release();
-  StepStats s;
-  s.touched = touched;
-  s.skipped = skipped;
-  s.outliers = outliers;
-  s.bootstrapping = finished;
   return s;
 }
 
