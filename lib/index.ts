@@ -7,4 +7,5 @@ export {
 } from './optimizers/baselines';
 export { Optimizer, type StepInfo, type GradientFn, type LoadOverrides, type SparseRows } from './optimizers/base';
 export { backends } from './backends';
+export { reweightRows, type Reweighted } from './reweight';
 export type { Backends, CudaStatus } from './native';

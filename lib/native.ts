@@ -28,8 +28,6 @@ export interface NativeEngine {
   accumulate(grads: Float32Array, k: number, extra: Float32Array | null): void;
   accumulateCurvature(grads: Float32Array, k: number, extra: Float32Array): void;
   accumulateProbe(out: Float32Array): void;
-  /** [gradient rows, curvature rows] of the open accumulation */
-  accumulated(): [number, number];
   finish(t: number, probeOut: Float32Array | null): NativeStats;
   /** device backends: copy the state into the JavaScript buffer */
   readState(): void;
@@ -48,6 +46,8 @@ interface Addon {
   Engine: new (config: EngineConfig, theta: Float32Array, state: Float32Array) => NativeEngine;
   backends(): Backends;
   layout(algo: number, sparsity: number): NativeLayout;
+  /** eq. 5 for n rows (analysis: Figure 3) */
+  reweight(rows: Float32Array, n: number): { weights: Float64Array; direction: Float64Array; nEff: number };
   /** a = b + s*c (bench/ only: the memory-bandwidth probe) */
   triad(a: Float32Array, b: Float32Array, c: Float32Array, s: number, threads: number): void;
 }

@@ -352,7 +352,7 @@ test('rowBuffers(): the buffers step() fills, to fill in place and pass to updat
   const { grads, extra } = opt.rowBuffers();
   t.is(grads.length, n * d);
   t.is(extra?.length, n * d);
-  let seen: Float32Array[] = [];
+  const seen: Float32Array[] = [];
   opt.step((at, out) => {
     seen.push(out);
     out.fill(0.5);
@@ -365,5 +365,4 @@ test('rowBuffers(): the buffers step() fills, to fill in place and pass to updat
   t.is(opt.update(grads, extra).rows, n);
   t.is(opt.rowBuffers(5).grads.length, 5 * d);
   t.throws(() => opt.rowBuffers(0), { instanceOf: RangeError, message: /positive integer for rows/ });
-  seen = [];
 });

@@ -165,10 +165,10 @@ test('Figure 2: the instance-based count beats the global one and every fixed ra
 });
 
 test('Figure 3: eq. 5 weights; the reweighted gradient is close to hard clustering', (t) => {
-  const aligned = reweight([1, 2, 2, 4, 3, 6], 3, 2);
+  const aligned = reweight([1, 2, 2, 4, 3, 6], 3);
   t.deepEqual(aligned.weights.map((w) => +w.toFixed(12)), [1 / 3, 1 / 3, 1 / 3].map((w) => +w.toFixed(12)));
   t.true(Math.abs(aligned.nEff - 3) < 1e-12);
-  const orthogonal = reweight([1, 0, 0, 0, 2, 0, 0, 0, 0], 3, 3);
+  const orthogonal = reweight([1, 0, 0, 0, 2, 0, 0, 0, 0], 3);
   t.deepEqual(orthogonal.weights, [1, 1, 0]);
   t.deepEqual(orthogonal.direction, [1, 2, 0]);
   const f = figure3();

@@ -83,6 +83,7 @@ export abstract class Optimizer {
   // last update left it; 'patched': and probeSparse() then adjusted the coordinates of its rows
   #probeBuf: 'none' | 'current' | 'patched' = 'none';
   #buffers: Record<string, Float32Array> = {};
+  #acc = { rows: 0, curv: 0 }; // the open accumulation (accumulate() ... finish())
 
   protected constructor(def: AlgoDef, theta: unknown, options: unknown) {
     this.#def = def;
@@ -301,7 +302,7 @@ export abstract class Optimizer {
     const engine = this.#guard('accumulate');
     if (this.options.reweight) throw new Error(`${this.#def.name}.accumulate(): reweighting needs all rows at once; use update()`);
     const k = check.rows(grads, 'grads', this.d);
-    const [rows, curv] = engine.accumulated();
+    const { rows, curv } = this.#acc;
     if (extra !== undefined) {
       const kind = this.#def.extra;
       if (!kind) throw new TypeError(check.expected('no second argument', `${this.#def.name}.accumulate()`, extra));
@@ -318,6 +319,8 @@ export abstract class Optimizer {
       throw new Error(`${this.#def.name}.accumulate(): curvature rows were already added; while bootstrapping every gradient row must come first`);
     }
     engine.accumulate(grads, k, extra ?? null);
+    this.#acc.rows += k;
+    if (extra !== undefined) this.#acc.curv += k;
   }
 
   /** Curvature rows for gradient rows already passed to accumulate(): the same rows in the same
@@ -330,12 +333,13 @@ export abstract class Optimizer {
     check.rows(extra, kind, this.d, k);
     if (kind === 'shifted' && !this.#probed) throw new Error(`${this.#def.name}.accumulateCurvature(): call probe() after the gradient rows first`);
     engine.accumulateCurvature(grads, k, extra);
+    this.#acc.curv += k;
   }
 
   /** Completes the accumulated step, as update() would with the same rows. */
   finish(): StepInfo {
     const engine = this.#guard('finish');
-    const [rows, curv] = engine.accumulated();
+    const { rows, curv } = this.#acc;
     if (rows === 0) throw new Error(`${this.#def.name}.finish(): no rows were accumulated`);
     if (curv !== 0 && curv !== rows) throw new Error(`${this.#def.name}.finish(): ${rows} gradient rows but ${curv} curvature rows`);
     if (curv === 0 && this.needsCurvature) {
@@ -343,7 +347,9 @@ export abstract class Optimizer {
     }
     const every = this.options.curvatureEvery as number;
     const probeOut = this.#def.extra === 'shifted' && engine.fusesProbe && (this.#steps + 1) % every === 0 ? this.#buffer('probe', this.d) : null;
-    return this.#finish({ n: rows, extra: curv > 0, probeOut }, engine.finish(this.#steps, probeOut));
+    const info = this.#finish({ n: rows, extra: curv > 0, probeOut }, engine.finish(this.#steps, probeOut));
+    this.#acc = { rows: 0, curv: 0 };
+    return info;
   }
 
   /** Serializes options, counters and state (not theta): versioned and checksummed. */
@@ -445,7 +451,7 @@ export abstract class Optimizer {
 
   #probe(grads?: Float32Array): Float32Array {
     const engine = this.#engine as NativeEngine;
-    if (engine.fusesProbe && engine.accumulated()[0] > 0) {
+    if (this.#acc.rows > 0) {
       // an accumulation is open: δ from its sums (grads, if given, were accumulated already)
       const out = this.#buffer('probe', this.d);
       engine.accumulateProbe(out);
@@ -470,7 +476,7 @@ export abstract class Optimizer {
 
   #update(grads: Float32Array, extra: Float32Array | undefined): StepInfo {
     const engine = this.#guard('update');
-    if (engine.fusesProbe && engine.accumulated()[0] > 0) throw new Error(`${this.#def.name}: finish() the accumulated rows first`);
+    if (this.#acc.rows > 0) throw new Error(`${this.#def.name}: finish() the accumulated rows first`);
     const call = this.#prepare(grads, extra);
     return this.#finish(call, engine.update(call.grads, call.n, call.extraRows, this.#steps, call.probeOut));
   }

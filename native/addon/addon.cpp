@@ -69,7 +69,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
                         InstanceMethod("accumulate", &Engine::Accumulate),
                         InstanceMethod("accumulateCurvature", &Engine::AccumulateCurvature),
                         InstanceMethod("accumulateProbe", &Engine::AccumulateProbe),
-                        InstanceMethod("accumulated", &Engine::Accumulated), InstanceMethod("finish", &Engine::Finish),
+                        InstanceMethod("finish", &Engine::Finish),
                         InstanceMethod("pin", &Engine::Pin), InstanceMethod("unpin", &Engine::Unpin),
                         InstanceMethod("invalidate", &Engine::Invalidate), InstanceMethod("dispose", &Engine::Dispose),
                         InstanceAccessor("device", &Engine::Device, nullptr),
@@ -259,13 +259,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
     if (!acc_.open()) acc_.begin(d_);
     acc_.probe(P_, a.theta, a.state, d_, f32(env, info[0], "out", d_).Data(), threads_);
     return env.Undefined();
-  }
-  // accumulated() -> [gradient rows, curvature rows] of the open step ([0, 0] when none)
-  Napi::Value Accumulated(const Napi::CallbackInfo& info) {
-    auto out = Napi::Array::New(info.Env(), 2);
-    out[0u] = Napi::Number::New(info.Env(), acc_.open() ? acc_.rows() : 0);
-    out[1u] = Napi::Number::New(info.Env(), acc_.open() ? acc_.curvature_rows() : 0);
-    return out;
   }
   // finish(t, probeOut | null) -> stats, as update()
   Napi::Value Finish(const Napi::CallbackInfo& info) {
@@ -482,11 +475,32 @@ Napi::Value Triad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// reweight(rows, n) -> { weights: Float64Array(n), direction: Float64Array(d), nEff }: eq. 5
+Napi::Value Reweight(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double n = number(env, info[1], "n");
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "Expected a Float32Array for rows but received " + describe(info[0]));
+  const size_t len = info[0].As<Napi::TypedArray>().ElementLength();
+  if (!(n >= 1 && n == std::floor(n) && len % (size_t)n == 0))
+    throw Napi::RangeError::New(env, "Expected rows to hold n whole rows but received length " + std::to_string(len));
+  const size_t d = len / (size_t)n;
+  auto rows = f32(env, info[0], "rows", len);
+  auto w = Napi::Float64Array::New(env, (size_t)n);
+  auto dir = Napi::Float64Array::New(env, d);
+  const double neff = vsgd::reweight_rows(rows.Data(), (int)n, d, w.Data(), dir.Data());
+  auto out = Napi::Object::New(env);
+  out.Set("weights", w);
+  out.Set("direction", dir);
+  out.Set("nEff", neff);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", Engine::Define(env));
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("layout", Napi::Function::New(env, LayoutOf));
   exports.Set("triad", Napi::Function::New(env, Triad));
+  exports.Set("reweight", Napi::Function::New(env, Reweight));
   RegisterCheckpoint(env, exports);
   return exports;
 }

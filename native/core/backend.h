@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "vsgd_math.h"
 
@@ -89,6 +90,12 @@ class Backend {
 std::unique_ptr<Backend> make_cpu_backend(int threads);
 // the instruction set the CPU kernels run with: "avx2+fma" or "generic"
 const char* cpu_isa();
+
+// Eq. 5 for n rows of d floats: fills w (n weights) from the rows' Gram matrix (kept in `gram`
+// for reuse) and returns n_eff; the CPU backend's reweighting and the addon's reweight() share it.
+float reweight_rows(const float* rows, int n, size_t d, int threads, std::vector<double>& gram, float* w);
+// The same in double, with the direction Σ_j w_j ∇_j (d values): for analysis (Figure 3).
+double reweight_rows(const float* rows, int n, size_t d, double* w, double* dir);
 
 // a = b + s*c over n floats (the bandwidth probe of the benchmarks)
 void triad(float* a, const float* b, const float* c, float s, size_t n, int threads);

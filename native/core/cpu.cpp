@@ -27,6 +27,55 @@ Kernels pick_kernels(int algo, int sparsity) {
   return generic::kernels(algo, sparsity);
 }
 
+// Gram matrix of the n rows (O(n² d)): blocked over coordinates so each row is read from
+// memory once, every pair's partial dot product taken from cache, summed in double.
+void gram_matrix(const float* rows, int n, size_t d, int threads, std::vector<double>& G) {
+  G.assign((size_t)n * n, 0.0);
+  const int64_t blocks = (int64_t)((d + kBlock - 1) / kBlock);
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<double> local((size_t)n * n, 0.0);
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const size_t i0 = (size_t)b * kBlock, len = std::min(kBlock, d - i0);
+      for (int j = 0; j < n; ++j) {
+        const float* rj = rows + (size_t)j * d + i0;
+        for (int k = 0; k <= j; ++k) {
+          const float* rk = rows + (size_t)k * d + i0;
+          double dot = 0.0;
+#pragma omp simd reduction(+ : dot)
+          for (size_t t = 0; t < len; ++t) dot += (double)rj[t] * rk[t];
+          local[(size_t)j * n + k] += dot;
+        }
+      }
+    }
+#pragma omp critical
+    for (size_t q = 0; q < local.size(); ++q) G[q] += local[q];
+  }
+  for (int j = 0; j < n; ++j)
+    for (int k = j + 1; k < n; ++k) G[(size_t)j * n + k] = G[(size_t)k * n + j];
+}
+
+}  // namespace
+
+float reweight_rows(const float* rows, int n, size_t d, int threads, std::vector<double>& gram, float* w) {
+  gram_matrix(rows, n, d, threads > 0 ? threads : 1, gram);
+  return (float)reweight(gram.data(), n, w);
+}
+
+double reweight_rows(const float* rows, int n, size_t d, double* w, double* dir) {
+  std::vector<double> gram;
+  gram_matrix(rows, n, d, 1, gram);
+  const double neff = reweight(gram.data(), n, w);
+  for (size_t i = 0; i < d; ++i) {
+    dir[i] = 0.0;
+    for (int j = 0; j < n; ++j) acc_dir(w[j], rows[(size_t)j * d + i], dir[i]);
+  }
+  return neff;
+}
+
+namespace {
+
 class Cpu final : public Backend {
  public:
   explicit Cpu(int threads) : threads_(threads) {}
@@ -37,9 +86,8 @@ class Cpu final : public Backend {
     Params P = P0;
     StepArgs a = a0;
     if (P.reweight) {
-      gram(a);
       weights_.resize(a.n);
-      P.neff = reweight(gram_.data(), a.n, weights_.data());
+      P.neff = reweight_rows(a.grads, a.n, a.d, team(a.d), gram_, weights_.data());
       a.weights = weights_.data();
     }
     const Kernels K = pick_kernels(P.algo, P.sparsity);
@@ -65,36 +113,6 @@ class Cpu final : public Backend {
   }
 
  private:
-  // Gram matrix of the n rows (O(n² d)): blocked over coordinates so each row is read from
-  // memory once, every pair's partial dot product taken from cache, summed in double.
-  void gram(const StepArgs& a) {
-    const int n = a.n;
-    gram_.assign((size_t)n * n, 0.0);
-    const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
-#pragma omp parallel num_threads(team(a.d))
-    {
-      std::vector<double> local((size_t)n * n, 0.0);
-#pragma omp for schedule(static)
-      for (int64_t b = 0; b < blocks; ++b) {
-        const size_t i0 = (size_t)b * kBlock, len = std::min(kBlock, a.d - i0);
-        for (int j = 0; j < n; ++j) {
-          const float* rj = a.grads + (size_t)j * a.d + i0;
-          for (int k = 0; k <= j; ++k) {
-            const float* rk = a.grads + (size_t)k * a.d + i0;
-            double dot = 0.0;
-#pragma omp simd reduction(+ : dot)
-            for (size_t t = 0; t < len; ++t) dot += (double)rj[t] * rk[t];
-            local[(size_t)j * n + k] += dot;
-          }
-        }
-      }
-#pragma omp critical
-      for (size_t q = 0; q < local.size(); ++q) gram_[q] += local[q];
-    }
-    for (int j = 0; j < n; ++j)
-      for (int k = j + 1; k < n; ++k) gram_[(size_t)j * n + k] = gram_[(size_t)k * n + j];
-  }
-
   std::vector<double> gram_;
   std::vector<float> weights_;
 

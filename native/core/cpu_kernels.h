@@ -43,7 +43,7 @@ struct Block {
       if (a.weights) {
         const acc_t w = a.weights[j];
 #pragma omp simd
-        for (size_t k = 0; k < len; ++k) dir[k] += w * row[k];
+        for (size_t k = 0; k < len; ++k) acc_dir(w, row[k], dir[k]);
       }
     }
     if (!curv) return round(len);
@@ -118,7 +118,7 @@ StepStats step_block(const Params& P0, const StepArgs& a, size_t i0, size_t len)
   P.algo = ALGO;
   P.sparsity = SP;
   const bool curv = uses_sparsity(ALGO) && a.extra != nullptr;
-  static thread_local Block<ALGO, SP> B;  // 90 KB of sums: off the stack, once per thread
+  static thread_local Block<ALGO, SP> B;  // ~40 KiB of sums: off the stack, once per thread
   B.sums(P, a, i0, len, curv);
   // per-lane counts (true lanes are -1), reduced once per block
   vm8 touched{}, skipped{}, outliers{}, boot{};

@@ -91,8 +91,7 @@ template <> struct Lanes<float> {
   static VSGD_HD float max(float a, float b) { return fmaxf(a, b); }
   static VSGD_HD float min(float a, float b) { return fminf(a, b); }
   static VSGD_HD bool isfinite(float x) { return finite(x); }
-  static VSGD_HD bool lnot(bool m) { return !m; }
-  // (na·a + nb·b) / (na + nb) with the sum in double: a running mean whose old part and new
+    // (na·a + nb·b) / (na + nb) with the sum in double: a running mean whose old part and new
   // batch nearly cancel keeps its digits
   static VSGD_HD float wmean(float a, float na, float b, float nb) {
     return (float)(((double)na * a + (double)nb * b) / ((double)na + nb));
@@ -342,7 +341,7 @@ VSGD_HD unsigned apply(const Params& P, Coord& s, float& theta, const Acc& a, fl
 // rows: a_jk = |G_jk| / (|j| |k|), w_j = 1 / Σ_k a_jk (0 for a zero row). Returns
 // n_eff = n / Σ_j w_j, in [1, n]: n when all rows are aligned (w = 1/n, the plain mean), 1 when
 // they are orthogonal (w = 1, the sum).
-VSGD_HD float reweight(const double* G, int n, float* w) {
+template <class W> VSGD_HD double reweight(const double* G, int n, W* w) {
   double total = 0.0;
   for (int j = 0; j < n; ++j) {
     const double nj = sqrt(G[j * n + j]);
@@ -351,11 +350,14 @@ VSGD_HD float reweight(const double* G, int n, float* w) {
       const double nk = sqrt(G[k * n + k]);
       if (nj > 0.0 && nk > 0.0) sum += fabs(G[j * n + k]) / (nj * nk);
     }
-    w[j] = sum > 0.0 ? (float)(1.0 / sum) : 0.0f;
+    w[j] = (W)(sum > 0.0 ? 1.0 / sum : 0.0);
     total += w[j];
   }
-  return total > 0.0 ? (float)(n / total) : (float)n;
+  return total > 0.0 ? n / total : (double)n;
 }
+
+// The reweighted direction Σ_j w_j ∇_j, one row entry at a time.
+VSGD_HD void acc_dir(acc_t w, float x, acc_t& dir) { dir += w * x; }
 
 // Whether a coordinate must see its gradient sums before its curvature can be formed.
 VSGD_HD constexpr bool needs_offset(int algo) { return algo == kVsgdFd; }
