@@ -196,7 +196,7 @@ for (const algo of ['vsgdfd', 'vsgd'] as const) {
     scenarios.push({
       algo, sparsity: 'none', d: shape === 'small' ? irand(1, 300) : irand(2000, 20000), minibatch: irand(1, 24), steps: 20,
       bootstrap: irand(1, 8), curvatureEvery: pick([1, 2]), outlierSigmas: pick([0, 2]), lr: 0, decay: 0,
-      density: pick([1, 0.3]), hostile: false, reweight: true,
+      density: pick([1, 0.3]), hostile: shape === 'mid', reweight: true,
     });
   }
 }

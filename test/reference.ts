@@ -182,9 +182,11 @@ export function refUpdate(
 /** Eq. 5 from SPEC.md: weights from the rows' absolute cosines, the weighted direction, n_eff. */
 interface Reweighting { w: Float64Array; neff: number; dir: Float64Array }
 export function reweighting(grads: ArrayLike<number>, n: number, d: number): Reweighting {
+  // non-finite entries count as 0 (docs/algorithm.md): a bad entry costs its coordinate only
+  const at = (k: number) => (Number.isFinite(grads[k]) ? grads[k] : 0);
   const dot = (j: number, k: number) => {
     let sum = 0;
-    for (let i = 0; i < d; i++) sum += grads[j * d + i] * grads[k * d + i];
+    for (let i = 0; i < d; i++) sum += at(j * d + i) * at(k * d + i);
     return sum;
   };
   const norm = Array.from({ length: n }, (_, j) => Math.sqrt(dot(j, j)));

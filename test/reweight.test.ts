@@ -52,6 +52,35 @@ test('orthogonal rows: weights 1, the sum and n_eff = 1, as the float64 referenc
   }
 });
 
+test('a non-finite entry costs its own coordinate only: the others step as if it were 0', (t) => {
+  const d = 300, n = 5, r = rng(SEED + 2);
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    const clean = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, bootstrap: 1, reweight: true });
+    const hit = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, bootstrap: 1, reweight: true });
+    const grads = new Float32Array(n * d), shifted = new Float32Array(n * d);
+    for (let step = 0; step < 6; step++) {
+      for (let k = 0; k < n * d; k++) grads[k] = clean.theta[k % d] - 0.3 + 0.2 * gauss(r);
+      const j = step % n, i = (step * 37) % d;
+      grads[j * d + i] = 0;
+      const at = clean.probe(clean.bootstrapping ? grads : undefined);
+      for (let k = 0; k < n * d; k++) shifted[k] = grads[k] + 0.5 * (at[k % d] - clean.theta[k % d]);
+      const before = hit.theta[i];
+      const stateBefore = hit.state.g[i];
+      clean.update(grads, shifted);
+      hit.probe(hit.bootstrapping ? grads : undefined);
+      grads[j * d + i] = bad;
+      const info = hit.update(grads, shifted);
+      t.is(info.skipped, 1, `${bad}: only the bad coordinate is skipped`);
+      t.true(hit.theta[i] === before && hit.state.g[i] === stateBefore, `${bad}: the bad coordinate keeps its bits`);
+      // resynchronize the skipped coordinate, then every other coordinate must match bit for bit
+      for (let k = 0; k < d; k++) if (k !== i && hit.theta[k] !== clean.theta[k]) return t.fail(`${bad}: theta[${k}] differs at step ${step}`);
+      hit.theta[i] = clean.theta[i];
+      for (const [key, view] of Object.entries(hit.state)) view[i] = clean.state[key][i];
+      hit.invalidate();
+    }
+  }
+});
+
 test('reweighting needs dense rows', (t) => {
   t.throws(() => new VSGDfd(new Float32Array(3), { reweight: true, sparsity: 'instance' }), { instanceOf: RangeError, message: /sparsity 'none' with options.reweight true/ });
   t.throws(() => new VSGDfd(new Float32Array(3), { reweight: 1 as never }), { instanceOf: TypeError, message: /true or false for options.reweight but received 1/ });

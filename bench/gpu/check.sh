@@ -50,7 +50,7 @@ for kind, kv in parse(os.path.join(out, 'bench.log')) + parse(os.path.join(out, 
     name = kv['algo'] if kind == 'device' else 'torch-adam'
     copy = float(kv['copy_GBs']) if 'copy_GBs' in kv else None
     r[name] = (float(kv['step_ms']), float(kv['step_GBs']), copy)
-cols = ['vsgdfd', 'vsgdfd-nocurv', 'adam', 'torch-adam']
+cols = ['vsgdfd', 'vsgdfd-nocurv', 'vsgdfd-reweight', 'adam', 'torch-adam']
 def cell(v):
     if v is None: return '-'
     ms, gbs, copy = v

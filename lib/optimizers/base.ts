@@ -61,8 +61,8 @@ export interface LoadOverrides { device?: 'auto' | 'cpu' | 'cuda'; threads?: num
 
 const SPARSITY: Record<string, number> = { none: 0, instance: 1, global: 2 };
 
-function resolveDevice(device: string, cpuOnly: boolean): 'cpu' | 'cuda' {
-  if (device === 'auto') return addon.backends().cuda.available && !cpuOnly ? 'cuda' : 'cpu';
+function resolveDevice(device: string): 'cpu' | 'cuda' {
+  if (device === 'auto') return addon.backends().cuda.available ? 'cuda' : 'cpu';
   return device as 'cpu' | 'cuda';
 }
 
@@ -109,7 +109,7 @@ export abstract class Optimizer {
       algo: def.id, sparsity, bootstrap: 1, slowStart: 1, epsilon: 1e-5, outlierSigmas: 0,
       lr: 0, decay: 0, beta1: 0, beta2: 0,
       threads: (o.threads as number | undefined) ?? 0,
-      device: resolveDevice(o.device as string, o.reweight === true),
+      device: resolveDevice(o.device as string),
       ...def.config(o),
     };
     this.#engine = new addon.Engine(config, this.theta, this.#state);

@@ -104,7 +104,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
     const size_t count = (size_t)vsgd::layout(P_.algo, P_.sparsity).count;
     auto state = f32(env, info[2], "state", count * d_);
     if (device == "cuda") {
-      if (P_.reweight) throw Napi::Error::New(env, "reweight runs on the CPU backend only; use device 'cpu'");
       std::string why;
       backend_ = vsgd::make_cuda_backend(why);
       if (!backend_) throw Napi::Error::New(env, "device 'cuda' is not available: " + why);

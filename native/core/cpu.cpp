@@ -28,7 +28,8 @@ Kernels pick_kernels(int algo, int sparsity) {
 }
 
 // Gram matrix of the n rows (O(n² d)): blocked over coordinates so each row is read from
-// memory once, every pair's partial dot product taken from cache, summed in double.
+// memory once, every pair's partial dot product taken from cache, summed in double (products of
+// floats are exact in double). Non-finite entries count as 0 (gram_entry).
 void gram_matrix(const float* rows, int n, size_t d, int threads, std::vector<double>& G) {
   G.assign((size_t)n * n, 0.0);
   const int64_t blocks = (int64_t)((d + kBlock - 1) / kBlock);
@@ -44,7 +45,7 @@ void gram_matrix(const float* rows, int n, size_t d, int threads, std::vector<do
           const float* rk = rows + (size_t)k * d + i0;
           double dot = 0.0;
 #pragma omp simd reduction(+ : dot)
-          for (size_t t = 0; t < len; ++t) dot += (double)rj[t] * rk[t];
+          for (size_t t = 0; t < len; ++t) dot += gram_entry(rj[t]) * gram_entry(rk[t]);
           local[(size_t)j * n + k] += dot;
         }
       }

@@ -50,12 +50,18 @@ __device__ __forceinline__ void add_flags(unsigned f, unsigned long long* counte
 __global__ void __launch_bounds__(kThreads)
     step_kernel(const Params P, const Layout L, float* __restrict__ theta, float* __restrict__ state, const size_t d,
                 const float* __restrict__ grads, const float* __restrict__ extra, const int n, const bool curv,
-                unsigned long long* __restrict__ counters, float* __restrict__ probe_out) {
+                const float* __restrict__ weights, unsigned long long* __restrict__ counters,
+                float* __restrict__ probe_out) {
   const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
   unsigned f = 0;
   if (i < d) {
     Acc acc = acc_zero();
-    for (int j = 0; j < n; ++j) acc_grad(acc, P.sparsity, grads[(size_t)j * d + i]);
+    acc_t dir = 0.0;  // with reweighting (weights not null): Σ_j w_j ∇_j
+    for (int j = 0; j < n; ++j) {
+      const float x = grads[(size_t)j * d + i];
+      acc_grad(acc, P.sparsity, x);
+      if (weights) acc_dir(weights[j], x, dir);
+    }
     Coord c = load(L, state, d, i);
     if (curv) {
       const float inv_delta = needs_offset(P.algo) ? 1.0f / fabsf(probe_offset(c, acc, P.eps)) : 0.0f;
@@ -65,7 +71,7 @@ __global__ void __launch_bounds__(kThreads)
       }
     }
     float th = theta[i];
-    f = apply(P, c, th, acc, (float)n, curv);
+    f = apply(P, c, th, acc, (float)n, curv, dir);
     if (f & kTouched) {
       store(L, state, d, i, c);
       theta[i] = th;
@@ -91,6 +97,55 @@ __global__ void __launch_bounds__(kThreads)
 
 unsigned grid_for(size_t d) { return (unsigned)((d + kThreads - 1) / kThreads); }
 
+// ---- Gram matrix of the n rows for reweighting (eq. 5), the CPU's gram_matrix() on the device:
+// non-finite entries as 0, products of floats exact in double and summed in double; only the order of the sums
+// differs from the CPU (docs/cuda.md). Each block stages a tile of kTile coordinates of all n
+// rows in shared memory and each thread keeps up to kPairsPerThread of the n(n+1)/2 pairs (j >= k)
+// in registers; blockIdx.y picks the range of pairs, blocks along x stride over the coordinates.
+constexpr int kPairsPerThread = 4;
+constexpr size_t kGramShared = 48 * 1024;
+
+// tile width for n rows: what fits in the default 48 KiB of shared memory, at most 128
+int gram_tile(int n) { return (int)std::min<size_t>(128, kGramShared / sizeof(float) / (size_t)n - 1); }
+
+__device__ __forceinline__ void pair_of(int p, int& j, int& k) {
+  j = (int)((sqrt(8.0 * p + 1.0) - 1.0) * 0.5);
+  while (j * (j + 1) / 2 > p) --j;  // sqrt's rounding, either way
+  while ((j + 1) * (j + 2) / 2 <= p) ++j;
+  k = p - j * (j + 1) / 2;
+}
+
+__global__ void __launch_bounds__(kThreads)
+    gram_kernel(const float* __restrict__ rows, const int n, const size_t d, const int tile, double* __restrict__ G) {
+  extern __shared__ float sh[];  // n rows of `tile` floats, stride tile + 1 (fewer bank conflicts)
+  const int stride = tile + 1, pairs = n * (n + 1) / 2;
+  int pj[kPairsPerThread], pk[kPairsPerThread];
+  double acc[kPairsPerThread];
+  for (int u = 0; u < kPairsPerThread; ++u) {
+    const int p = (blockIdx.y * kPairsPerThread + u) * kThreads + threadIdx.x;
+    pj[u] = -1, pk[u] = 0, acc[u] = 0.0;
+    if (p < pairs) pair_of(p, pj[u], pk[u]);
+  }
+  for (size_t c0 = (size_t)blockIdx.x * tile; c0 < d; c0 += (size_t)gridDim.x * tile) {
+    const int len = (int)min((size_t)tile, d - c0);
+    __syncthreads();  // the previous tile is consumed
+    for (int q = threadIdx.x; q < n * tile; q += kThreads) {
+      const int j = q / tile, t = q - j * tile;
+      sh[j * stride + t] = t < len ? (float)gram_entry(rows[(size_t)j * d + c0 + t]) : 0.0f;
+    }
+    __syncthreads();
+    for (int u = 0; u < kPairsPerThread; ++u) {
+      if (pj[u] < 0) continue;
+      const float *a = sh + pj[u] * stride, *b = sh + pk[u] * stride;
+      double dot = 0.0;
+      for (int t = 0; t < len; ++t) dot += (double)a[t] * (double)b[t];
+      acc[u] += dot;
+    }
+  }
+  for (int u = 0; u < kPairsPerThread; ++u)
+    if (pj[u] >= 0 && acc[u] != 0.0) atomicAdd(&G[pj[u] * n + pk[u]], acc[u]);
+}
+
 // The baselines take every row (SPEC "Baselines"): sparsity applies to vSGD-fd and vSGD only,
 // as in the CPU backend, which runs the baselines' dense kernels whatever it is given.
 Params normalized(const Params& P) {
@@ -99,21 +154,15 @@ Params normalized(const Params& P) {
   return Q;
 }
 
-// Orthogonal reweighting (Params::reweight, StepArgs::weights) is not implemented here: refuse
-// it rather than step with the plain mean.
-void refuse_reweight(const Params& P, const StepArgs& a) {
-  if (P.reweight || a.weights) throw std::invalid_argument("the CUDA backend does not implement reweighting (eq. 5)");
-}
-
 // A device allocation that only grows.
-struct DevBuf {
-  float* p = nullptr;
-  size_t cap = 0;  // floats
-  void reserve(size_t floats) {
-    if (floats <= cap) return;
+template <class T> struct DevBufT {
+  T* p = nullptr;
+  size_t cap = 0;  // elements
+  void reserve(size_t count) {
+    if (count <= cap) return;
     release();
-    check(cudaMalloc(&p, floats * sizeof(float)), "cudaMalloc");
-    cap = floats;
+    check(cudaMalloc(&p, count * sizeof(T)), "cudaMalloc");
+    cap = count;
   }
   void release() {
     if (p) cudaFree(p);
@@ -121,6 +170,7 @@ struct DevBuf {
     cap = 0;
   }
 };
+using DevBuf = DevBufT<float>;
 
 class Cuda final : public Backend {
  public:
@@ -149,8 +199,7 @@ class Cuda final : public Backend {
 
   StepStats step(const Params& P0, const StepArgs& a) override {
     use();
-    const Params P = normalized(P0);
-    refuse_reweight(P, a);
+    Params P = normalized(P0);
     const Layout L = layout(P.algo, P.sparsity);
     if (!a.theta) throw std::invalid_argument("step: theta is null");
     bind(a, (size_t)L.count);
@@ -160,7 +209,8 @@ class Cuda final : public Backend {
     float* dr = device_rows(rows * (curv ? 2 : 1));
     h2d(dr, a.grads, rows);
     if (curv) h2d(dr + rows, a.extra, rows);
-    launch_step(P, L, dr, curv ? dr + rows : nullptr, a.n, curv, a.probe_out != nullptr);
+    const float* w = reweight(P, a, dr);
+    launch_step(P, L, dr, curv ? dr + rows : nullptr, a.n, curv, w, a.probe_out != nullptr);
     d2h(a.theta, d_theta_.p, d_);
     probe_to_host(P, a);
     return finish();
@@ -168,15 +218,15 @@ class Cuda final : public Backend {
 
   StepStats step_device(const Params& P0, const StepArgs& a, bool theta_to_host) override {
     use();
-    const Params P = normalized(P0);
-    refuse_reweight(P, a);
+    Params P = normalized(P0);
     const Layout L = layout(P.algo, P.sparsity);
     bind(a, (size_t)L.count);
     if (a.d == 0) return StepStats{};
     const bool curv = a.extra != nullptr && uses_sparsity(P.algo);
     if (a.n > 0) expect_device(a.grads, "grads");
     if (curv) expect_device(a.extra, "extra");
-    launch_step(P, L, a.grads, curv ? a.extra : nullptr, a.n, curv, a.probe_out != nullptr);
+    const float* w = reweight(P, a, a.grads);
+    launch_step(P, L, a.grads, curv ? a.extra : nullptr, a.n, curv, w, a.probe_out != nullptr);
     if (theta_to_host) {
       if (!a.theta) throw std::invalid_argument("step_device: theta_to_host needs a host theta");
       d2h(a.theta, d_theta_.p, d_);
@@ -291,16 +341,51 @@ class Cuda final : public Backend {
   }
 
   // want_probe: StepArgs::probe_out was given; only vSGD-fd has a probe point to write
+  // Eq. 5 for the n rows at `rows` (device): the Gram matrix on the device, the weights and n_eff
+  // on the host by the same reweight() as the CPU backend (O(n^2), from n*n doubles), the
+  // weights back to the device. Sets P.neff; returns the device weights, or null without
+  // Params::reweight (then StepArgs::weights must be null too: weights come from the rows here).
+  const float* reweight(Params& P, const StepArgs& a, const float* rows) {
+    if (a.weights) throw std::invalid_argument("step: the CUDA backend computes the reweighting weights itself");
+    if (!P.reweight || a.n <= 0) return nullptr;
+    const int n = a.n;
+    const int tile = n < (int)(kGramShared / sizeof(float)) ? gram_tile(n) : 0;
+    if (tile < 1)
+      throw std::invalid_argument("reweight on CUDA takes at most " + std::to_string(kGramShared / sizeof(float) / 2) +
+                                  " rows per step, not " + std::to_string(n));
+    const size_t nn = (size_t)n * n;
+    d_gram_.reserve(nn);
+    d_weights_.reserve((size_t)n);
+    check(cudaMemsetAsync(d_gram_.p, 0, nn * sizeof(double), stream_), "cudaMemsetAsync");
+    const int pairs = n * (n + 1) / 2, per_block = kThreads * kPairsPerThread;
+    const size_t tiles = (d_ + tile - 1) / tile;
+    const dim3 grid((unsigned)std::min<size_t>(std::max<size_t>(tiles, 1), 1024), (unsigned)((pairs + per_block - 1) / per_block));
+    const size_t shared = (size_t)n * (tile + 1) * sizeof(float);
+    gram_kernel<<<grid, kThreads, shared, stream_>>>(rows, n, d_, tile, d_gram_.p);
+    check(cudaGetLastError(), "gram kernel launch");
+    gram_.resize(nn);
+    check(cudaMemcpyAsync(gram_.data(), d_gram_.p, nn * sizeof(double), cudaMemcpyDeviceToHost, stream_),
+          "cudaMemcpyAsync");
+    check(cudaStreamSynchronize(stream_), "gram");
+    for (int j = 0; j < n; ++j)  // the kernel filled the lower triangle
+      for (int k = j + 1; k < n; ++k) gram_[(size_t)j * n + k] = gram_[(size_t)k * n + j];
+    weights_.resize(n);
+    P.neff = (float)vsgd::reweight(gram_.data(), n, weights_.data());
+    check(cudaMemcpyAsync(d_weights_.p, weights_.data(), (size_t)n * sizeof(float), cudaMemcpyHostToDevice, stream_),
+          "cudaMemcpyAsync");
+    return d_weights_.p;
+  }
+
   void launch_step(const Params& P, const Layout& L, const float* g, const float* x, int n, bool curv,
-                   bool want_probe) {
+                   const float* weights, bool want_probe) {
     float* pout = nullptr;
     if (want_probe && needs_offset(P.algo)) {
       d_probe_.reserve(d_);
       pout = d_probe_.p;
     }
     check(cudaMemsetAsync(d_counters_, 0, kCounters * sizeof(unsigned long long), stream_), "cudaMemsetAsync");
-    step_kernel<<<grid_for(d_), kThreads, 0, stream_>>>(P, L, d_theta_.p, d_state_.p, d_, g, x, n, curv, d_counters_,
-                                                         pout);
+    step_kernel<<<grid_for(d_), kThreads, 0, stream_>>>(P, L, d_theta_.p, d_state_.p, d_, g, x, n, curv, weights,
+                                                         d_counters_, pout);
     check(cudaGetLastError(), "step kernel launch");
     check(cudaMemcpyAsync(h_counters_, d_counters_, kCounters * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
                           stream_),
@@ -380,6 +465,8 @@ class Cuda final : public Backend {
     d_state_.release();
     d_probe_.release();
     rows_.release();
+    d_gram_.release();
+    d_weights_.release();
     for (int k = 0; k < 2; ++k) {
       if (stage_[k]) cudaFreeHost(stage_[k]);
       if (staged_[k]) cudaEventDestroy(staged_[k]);
@@ -401,7 +488,10 @@ class Cuda final : public Backend {
   cudaEvent_t staged_[2] = {nullptr, nullptr};
   unsigned long long* d_counters_ = nullptr;
   unsigned long long* h_counters_ = nullptr;
-  DevBuf d_theta_, d_state_, d_probe_, rows_;
+  DevBuf d_theta_, d_state_, d_probe_, rows_, d_weights_;
+  DevBufT<double> d_gram_;
+  std::vector<double> gram_;    // host copy of the Gram matrix (reweighting)
+  std::vector<float> weights_;  // host copy of the weights: pageable, so the upload is synchronous
   std::vector<std::pair<const char*, size_t>> pinned_;  // host regions page-locked by pin()
   bool resident_ = false;
   size_t d_ = 0, count_ = 0;

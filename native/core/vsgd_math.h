@@ -330,17 +330,22 @@ template <class F> VSGD_HD Outcome<mask_t<F>> apply(const Params& P, CoordT<F>& 
   return uses_sparsity(P.algo) ? apply_vsgd(P, s, theta, a, n, curv) : apply_baseline(P, s, theta, a);
 }
 
-// One coordinate from its double sums, with the outcome as Flags bits.
-VSGD_HD unsigned apply(const Params& P, Coord& s, float& theta, const Acc& a, float n, bool curv) {
-  const Outcome<bool> o = apply<float>(P, s, theta, batch(a), n, curv);
+// One coordinate from its double sums (and, with reweighting, its direction Σ_j w_j ∇_j), with
+// the outcome as Flags bits.
+VSGD_HD unsigned apply(const Params& P, Coord& s, float& theta, const Acc& a, float n, bool curv, acc_t dir = 0.0) {
+  BatchT<float> b = batch(a);
+  b.dir = (float)dir;
+  const Outcome<bool> o = apply<float>(P, s, theta, b, n, curv);
   return (o.touched ? (unsigned)kTouched : 0u) | (o.skipped ? (unsigned)kSkipped : 0u) |
          (o.outlier ? (unsigned)kOutlier : 0u) | (o.boot ? (unsigned)kBootstrapping : 0u);
 }
 
 // Orthogonal reweighting (eq. 5), once per step from the Gram matrix G (n x n, row-major) of the
-// rows: a_jk = |G_jk| / (|j| |k|), w_j = 1 / Σ_k a_jk (0 for a zero row). Returns
-// n_eff = n / Σ_j w_j, in [1, n]: n when all rows are aligned (w = 1/n, the plain mean), 1 when
-// they are orthogonal (w = 1, the sum).
+// rows: a_jk = |G_jk| / (|j| |k|), w_j = 1 / Σ_k a_jk. Returns n_eff = n / Σ_j w_j, in [1, n]:
+// n when all rows are aligned (w = 1/n, the plain mean), 1 when they are orthogonal (w = 1, the
+// sum). A zero row gets w = 0. G is formed with non-finite entries taken as 0 (gram_entry), so
+// one bad entry costs its own coordinate only (it is skipped), not every weight.
+VSGD_HD double gram_entry(float x) { return fabsf(x) <= 3.40282347e38f ? (double)x : 0.0; }
 template <class W> VSGD_HD double reweight(const double* G, int n, W* w) {
   double total = 0.0;
   for (int j = 0; j < n; ++j) {

@@ -76,6 +76,7 @@ struct Algo {
   const char* name;
   int algo;
   bool curv;
+  bool reweight = false;  // eq. 5: the Gram pass reads the rows once more
 };
 
 vsgd::Params params_for(int algo) {
@@ -109,7 +110,10 @@ int main(int argc, char** argv) {
     return 3;
   }
   std::printf("device: %s\n", ci.device.c_str());
-  const Algo algos[] = {{"vsgdfd", vsgd::kVsgdFd, true}, {"vsgdfd-nocurv", vsgd::kVsgdFd, false}, {"adam", vsgd::kAdam, false}};
+  const Algo algos[] = {{"vsgdfd", vsgd::kVsgdFd, true},
+                        {"vsgdfd-nocurv", vsgd::kVsgdFd, false},
+                        {"vsgdfd-reweight", vsgd::kVsgdFd, true, true},
+                        {"adam", vsgd::kAdam, false}};
   struct Row {
     std::string algo;
     int n;
@@ -122,10 +126,11 @@ int main(int argc, char** argv) {
       for (int n : {1, 10})
         for (int k = min_log2; k <= max_log2; k += 2) {
           const size_t d = size_t(1) << k;
-          const vsgd::Params P = params_for(al.algo);
+          vsgd::Params P = params_for(al.algo);
+          P.reweight = al.reweight;
           const size_t count = (size_t)vsgd::layout(P.algo, P.sparsity).count;
           const size_t nrows = (size_t)n * (al.curv ? 2 : 1);
-          const double bytes = 4.0 * (double)d * (double)(nrows + 2 * (1 + count));
+          const double bytes = 4.0 * (double)d * (double)(nrows + 2 * (1 + count) + (al.reweight ? n : 0));
           size_t free_b = 0, total_b = 0;
           ck(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
           const double need = std::max(4.0 * d * (nrows + 1 + count), bytes);  // backend, then the copy
@@ -179,7 +184,8 @@ int main(int argc, char** argv) {
       const size_t d = size_t(1) << host_log2;
       for (const Algo& al : algos)
         for (int n : {1, 10}) {
-          const vsgd::Params P = params_for(al.algo);
+          vsgd::Params P = params_for(al.algo);
+          P.reweight = al.reweight;
           const size_t count = (size_t)vsgd::layout(P.algo, P.sparsity).count;
           const size_t nrows = (size_t)n * (al.curv ? 2 : 1);
           std::string why;

@@ -5,6 +5,7 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "backend.h"
 
@@ -56,6 +57,45 @@ inline bool storable(double x) { return std::isfinite(x) && std::fabs(x) <= 3.40
 
 inline bool ref_active(const Opt& o, double x) { return o.sparsity == vsgd::kDense || x != 0.0; }
 
+// SPEC "Orthogonal reweighting" (eq. 5) over whole rows, once per step: n_eff and, per coordinate,
+// the direction Σ_j w_j ∇_j and Σ_j |w_j ∇_j| (its size before cancellation, for the slack). The
+// weights are rounded to float as the backends pass them. Non-finite entries count as 0 in the
+// dot products (docs/algorithm.md); a zero row gets w = 0.
+struct RefReweight {
+  double neff = 0;
+  std::vector<double> dir, size;
+};
+inline RefReweight ref_reweight(const float* rows, int n, size_t d) {
+  std::vector<double> norm(n), w(n);
+  auto at = [&](int j, size_t i) {
+    const double x = rows[(size_t)j * d + i];
+    return std::isfinite(x) ? x : 0.0;
+  };
+  auto dot = [&](int j, int k) {
+    double s = 0;
+    for (size_t i = 0; i < d; ++i) s += at(j, i) * at(k, i);
+    return s;
+  };
+  for (int j = 0; j < n; ++j) norm[j] = std::sqrt(dot(j, j));
+  double total = 0;
+  for (int j = 0; j < n; ++j) {
+    double sum = 0;
+    for (int k = 0; k < n; ++k)
+      if (norm[j] > 0 && norm[k] > 0) sum += std::fabs(dot(j, k)) / (norm[j] * norm[k]);
+    w[j] = sum > 0 ? (double)(float)(1 / sum) : 0.0;
+    total += w[j];
+  }
+  RefReweight r;
+  r.neff = total > 0 ? n / total : n;
+  r.dir.assign(d, 0.0), r.size.assign(d, 0.0);
+  for (int j = 0; j < n; ++j)
+    for (size_t i = 0; i < d; ++i) {
+      const double x = w[j] * rows[(size_t)j * d + i];
+      r.dir[i] += x, r.size[i] += std::fabs(x);
+    }
+  return r;
+}
+
 // SPEC "One dense step" 1 and "Bootstrap": delta = g, or while bootstrapping the mean of the
 // samples seen so far and this step's active rows; |delta| >= eps with sign(0) = +1; a
 // non-finite mean (non-finite rows) gives +eps.
@@ -81,8 +121,9 @@ inline double ref_delta(const Opt& o, const Cell& s, const double* x, int n, dou
 
 // vSGD-fd / vSGD, one coordinate. `flip` inverts the outlier decision; `*ambiguous` says the
 // decision lies within float rounding of its threshold, so either outcome is acceptable.
+// With reweighting (rw not null, dense rows): the rate uses rw->neff, the step rw->dir[i].
 inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double* x, const double* e, int n, bool flip,
-                bool* ambiguous) {
+                       bool* ambiguous, const RefReweight* rw = nullptr, size_t i = 0) {
   *ambiguous = false;
   RefOut out{in, theta, 0};
   const bool fd = o.algo == vsgd::kVsgdFd;
@@ -171,6 +212,7 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
       if (fd) t.vh = (1 - r) * in.vh + r * cq;
     }
     double ne = n;
+    if (rw) ne = (float)rw->neff;  // passed to the kernels as a float
     if (o.sparsity == vsgd::kInstance) ne = m;
     if (o.sparsity == vsgd::kGlobal) {
       t.p = (1 - r) * in.p + r * (m / n);
@@ -181,14 +223,15 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
     const double eta = fd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
     const double tau_before = t.tau;
     t.tau = std::max(1 - g2 / (t.v + eps), 0.0) * t.tau + 1;  // in [0, 1] exactly; docs/algorithm.md
-    th = theta - eta * (s1 / ne);
+    const double step = rw ? rw->dir[i] : s1 / ne;
+    th = theta - eta * step;
     t.eta = eta;
     // g may cancel; eta goes with g^2, theta moves by eta*mean, tau by g^2/v
     const double err_g = kUlps * ((1 - r) * std::fabs(in.g) + r * std::fabs(gb));
     const double rel_g2 = t.g != 0 ? std::min(2 * err_g / std::fabs(t.g), 1.0) : 1.0;
     out.slack[kG] = err_g;
     out.slack[kEta] = rel_g2 * std::fabs(eta);
-    out.slack[kFields] = (rel_g2 + kUlps) * std::fabs(eta * (s1 / ne));
+    out.slack[kFields] = (rel_g2 + kUlps) * std::fabs(eta * step) + (rw ? kUlps * std::fabs(eta) * rw->size[i] : 0.0);
     out.slack[kTau] = (rel_g2 + kUlps) * (g2 / (t.v + eps)) * tau_before;
   }
   bool ok = storable(th);

@@ -185,6 +185,12 @@ Case make_case(Rng& r, int algo, int sparsity, bool curv, int phase, bool outlie
   return c;
 }
 
+Case reweighted(Case c) {
+  c.P.reweight = 1;
+  c.name += " reweight";
+  return c;
+}
+
 struct Inputs {
   std::vector<float> theta, state, grads, extra;  // extra empty: no curvature rows
 };
@@ -285,6 +291,9 @@ void check_step_vs_ref(const Case& c, const float* theta0, const float* state0, 
   std::vector<double> x(n), e(n);
   std::vector<RefOut> want(d), alt(d);
   std::vector<char> amb(d, 0);
+  RefReweight rw;
+  if (c.P.reweight) rw = ref_reweight(grads, n, d);
+  const RefReweight* rwp = c.P.reweight ? &rw : nullptr;
   Counts rc;
   int64_t amb_count = 0;
   for (size_t i = 0; i < d; ++i) {
@@ -298,10 +307,10 @@ void check_step_vs_ref(const Case& c, const float* theta0, const float* state0, 
     const bool use_e = extra && is_vsgd(c.P.algo);
     if (is_vsgd(c.P.algo)) {
       bool a = false, unused = false;
-      want[i] = ref_vsgd(c.o, s, theta0[i], x.data(), use_e ? e.data() : nullptr, n, false, &a);
+      want[i] = ref_vsgd(c.o, s, theta0[i], x.data(), use_e ? e.data() : nullptr, n, false, &a, rwp, i);
       if (a) {
         amb[i] = 1, ++amb_count;
-        alt[i] = ref_vsgd(c.o, s, theta0[i], x.data(), use_e ? e.data() : nullptr, n, true, &unused);
+        alt[i] = ref_vsgd(c.o, s, theta0[i], x.data(), use_e ? e.data() : nullptr, n, true, &unused, rwp, i);
       }
     } else {
       want[i] = ref_baseline(c.o, s, theta0[i], x.data(), n, c.t);
@@ -465,6 +474,11 @@ std::vector<Case> all_cases(Rng& r, size_t d) {
     c.name += " instance(ignored)";
     cs.push_back(c);
   }
+  // orthogonal reweighting (eq. 5): dense rows only
+  for (int algo : {vsgd::kVsgdFd, vsgd::kVsgd})
+    for (bool curv : {true, false})
+      for (int phase : {kAfter, kBootPhase})
+        for (int n : {1, 7}) cs.push_back(reweighted(make_case(r, algo, vsgd::kDense, curv, phase, true, n, 0, d)));
   return cs;
 }
 
@@ -608,6 +622,7 @@ std::vector<Case> trajectory_cases(Rng& r, size_t d) {
         c.P.bootstrap = 10, c.P.slow_start = 2, c.P.outlier_sigmas = 2;  // the library's defaults
         c.o.n0 = 10, c.o.C = 2, c.o.k = 2;
         cs.push_back(named(c, "traj %s %s n=%d", kAlgoName[algo], kSparsityName[sp], n));
+        if (sp == vsgd::kDense && n > 1) cs.push_back(reweighted(cs.back()));
       }
   // Baselines with a fixed rate small enough to be stable on every coordinate of the problem
   // (the natural gradient's steps are lr/(F+eps) large where F is small): on a diverging or
@@ -694,6 +709,8 @@ void step_slack(const Case& c, const float* theta0, const float* state0, const f
   th_slack.assign(d, 0.0);
   st_slack.assign((size_t)L.count * d, 0.0);
   if (!is_vsgd(c.P.algo)) return;
+  RefReweight rw;
+  if (c.P.reweight) rw = ref_reweight(grads, c.n, d);
   std::vector<double> x(c.n), e(c.n);
   for (size_t i = 0; i < d; ++i) {
     Cell s;
@@ -704,7 +721,8 @@ void step_slack(const Case& c, const float* theta0, const float* state0, const f
       if (extra) e[j] = extra[(size_t)j * d + i];
     }
     bool amb = false;
-    const RefOut w = ref_vsgd(c.o, s, theta0[i], x.data(), extra ? e.data() : nullptr, c.n, false, &amb);
+    const RefOut w = ref_vsgd(c.o, s, theta0[i], x.data(), extra ? e.data() : nullptr, c.n, false, &amb,
+                              c.P.reweight ? &rw : nullptr, i);
     th_slack[i] = w.slack[kFields];
     for (int f = 0; f < kFields; ++f)
       if (sl[f] >= 0) st_slack[(size_t)sl[f] * d + i] = w.slack[f];
