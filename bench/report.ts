@@ -2,11 +2,19 @@
 // thread scaling, the d sweep (table and chart) and how everything was counted.
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { backends } from '../lib/index.ts';
 import { every4Bytes, fdBytes, type Result } from './cases.ts';
 import type { Series } from './chart.ts';
 import { INSTALL, type PeerRun } from './peers.ts';
+
+// The addon as the report names it: relative to the repository, never this machine's paths.
+function addonName(root: string, path: string): string {
+  const rel = relative(root, path);
+  const inside = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  const name = inside ? rel : `${basename(path)} outside the repository`;
+  return process.env.VSGD_FD_ADDON ? `VSGD_FD_ADDON=${name}` : name;
+}
 
 export function machine(root: string) {
   const addonPath = process.env.VSGD_FD_ADDON || join(root, 'build', 'Release', 'vsgd.node');
@@ -25,7 +33,7 @@ export function machine(root: string) {
     os: `Linux ${release()}`,
     node: process.version,
     version: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version as string,
-    addon: process.env.VSGD_FD_ADDON ? `VSGD_FD_ADDON=${process.env.VSGD_FD_ADDON}` : 'build/Release/vsgd.node',
+    addon: addonName(root, addonPath),
     build,
     openmp: backends().cpu.openmp,
   };

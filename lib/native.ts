@@ -21,7 +21,7 @@ export interface NativeEngine {
   readonly fusesProbe: boolean;
   update(grads: Float32Array, n: number, extra: Float32Array | null, t: number, probeOut: Float32Array | null): NativeStats;
   updateAsync(grads: Float32Array, n: number, extra: Float32Array | null, t: number, probeOut: Float32Array | null): Promise<NativeStats>;
-  probe(grads: Float32Array | null, n: number, out: Float32Array): void;
+  probe(grads: Float32Array | null, n: number, out: Float32Array, patch?: boolean): void;
   /** CSR rows; the last entry of the result counts coordinates that finished bootstrapping */
   updateSparse(offsets: Int32Array, indices: Int32Array, values: Float32Array, extra: Float32Array | null, t: number, probeOut: Float32Array | null): NativeStats;
   probeSparse(offsets: Int32Array, indices: Int32Array, values: Float32Array, out: Float32Array): void;

@@ -48,6 +48,29 @@ for (const sparsity of ['instance', 'global'] as const) {
   });
 }
 
+for (const sparsity of ['none', 'instance', 'global'] as const) {
+  test(`dense rows while coordinates bootstrap: the probe point patched at those coordinates is a full probe pass, bit for bit (${sparsity})`, (t) => {
+    // d not a multiple of the 8 lanes; some coordinates never active, so they bootstrap forever
+    const d = 1037, n = 6, r = rng(SEED + 3);
+    const o = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, sparsity, bootstrap: sparsity === 'none' ? 30 : 4 });
+    const never = (i: number) => sparsity !== 'none' && i % 13 === 5;
+    const rows = () => Float32Array.from({ length: n * d }, (_, k) => (never(k % d) || r() < 0.4 ? 0 : o.theta[k % d] - 0.2 + gauss(r)));
+    let patched = 0;
+    for (let step = 0; step < 12; step++) {
+      const grads = rows();
+      const boot = Array.from(o.state.tau).filter((x) => x <= 0).length;
+      const at = o.probe(grads).slice();
+      o.invalidate();
+      const full = o.probe(grads);
+      t.deepEqual(bits(at), bits(full), `step ${step}`);
+      if (step > 0 && boot > 0) patched++;
+      const shifted = Float32Array.from(grads, (x, k) => (x === 0 ? 0 : x + 0.5 * (full[k % d] - o.theta[k % d])));
+      o.update(grads, shifted);
+    }
+    t.true(patched > 0, 'some steps patched a bootstrapping probe point');
+  });
+}
+
 test('a sparse step reads and writes only the coordinates its rows name', (t) => {
   const d = 5_000_000;
   const theta = new Float32Array(d).fill(NaN); // anything that read these would count a skip

@@ -465,9 +465,10 @@ export abstract class Optimizer {
       throw new TypeError(check.expected('the gradient rows of this step (the probe offset is their mean while bootstrapping)', 'grads', grads));
     }
     const out = this.#buffer('probe', this.d);
-    // after bootstrap δ depends on the state only, so the point the last update wrote is exact
+    // after bootstrap δ depends on the state only, so the point the last update wrote is exact;
+    // while some coordinates bootstrap, only they need the rows (a patch, not a full pass)
     if (this.#probeBuf !== 'current' || this.#boot > 0) {
-      engine.probe(grads ?? null, n, out);
+      engine.probe(grads ?? null, n, out, this.#probeBuf === 'current');
       this.#probeBuf = grads === undefined ? 'current' : 'none';
     }
     this.#probed = true;

@@ -273,7 +273,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // updateAsync(...same...) -> Promise of the same array; the pass runs on a worker thread
   Napi::Value UpdateAsync(const Napi::CallbackInfo& info);
 
-  // probe(grads | null, n, out)
+  // probe(grads | null, n, out, patch?): patch = out holds the point the last step wrote (patch_probe)
   Napi::Value Probe(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     vsgd::StepArgs a = args(env);
@@ -285,7 +285,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
     }
     float* out = f32(env, info[2], "out", d_).Data();
     try {
-      backend_->probe(P_, a, out);
+      if (info[3].ToBoolean()) backend_->patch_probe(P_, a, out);
+      else backend_->probe(P_, a, out);
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, std::string("probe failed: ") + e.what());
     }

@@ -55,6 +55,10 @@ class Backend {
   virtual StepStats step(const Params& P, const StepArgs& a) = 0;
   // out[i] = theta[i] + delta_i; grads may be null (then n is ignored).
   virtual void probe(const Params& P, const StepArgs& a, float* out) = 0;
+  // probe() where out already holds the point the last step wrote (StepArgs::probe_out), which
+  // is exact wherever bootstrap is over (δ = g): only the bootstrapping coordinates need the rows.
+  // A backend may recompute everything: the other coordinates get the same values.
+  virtual void patch_probe(const Params& P, const StepArgs& a, float* out) { probe(P, a, out); }
 
   // ---- Device residency (docs/cuda.md). The defaults are the CPU backend's: its theta and
   // state are the caller's host buffers, so there is nothing to read back or re-upload.

@@ -103,19 +103,25 @@ class Cpu final : public Backend {
   }
 
   void probe(const Params& P, const StepArgs& a, float* out) override {
-    const Kernels K = pick_kernels(P.algo, P.sparsity);
-    if (!K.probe) return;
-    const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
-#pragma omp parallel for schedule(dynamic, 8) num_threads(team(a.d))
-    for (int64_t b = 0; b < blocks; ++b) {
-      const size_t i0 = (size_t)b * kBlock;
-      K.probe(P, a, i0, std::min(kBlock, a.d - i0), out);
-    }
+    each_block(pick_kernels(P.algo, P.sparsity).probe, P, a, out);
+  }
+  void patch_probe(const Params& P, const StepArgs& a, float* out) override {
+    each_block(pick_kernels(P.algo, P.sparsity).patch, P, a, out);
   }
 
  private:
   std::vector<double> gram_;
   std::vector<float> weights_;
+
+  void each_block(ProbeBlockFn fn, const Params& P, const StepArgs& a, float* out) {
+    if (!fn) return;
+    const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
+#pragma omp parallel for schedule(dynamic, 8) num_threads(team(a.d))
+    for (int64_t b = 0; b < blocks; ++b) {
+      const size_t i0 = (size_t)b * kBlock;
+      fn(P, a, i0, std::min(kBlock, a.d - i0), out);
+    }
+  }
 
   int threads() const {
 #ifdef _OPENMP

@@ -11,6 +11,7 @@ using ProbeBlockFn = void (*)(const Params&, const StepArgs&, size_t i0, size_t 
 struct Kernels {
   StepBlockFn step;
   ProbeBlockFn probe;  // null for algorithms without a probe point
+  ProbeBlockFn patch;  // probe at the bootstrapping coordinates only (Backend::patch_probe)
 };
 
 namespace generic {

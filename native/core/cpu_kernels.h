@@ -143,12 +143,40 @@ void probe_block(const Params& P, const StepArgs& a, size_t i0, size_t len, floa
   B.offsets(P, a, i0, len, out + i0, true);
 }
 
+// probe_block where tau <= 0 only, the rest of `out` being left as the last step wrote it: a
+// scan of tau, 8 lanes at a time, and the rows read only at the bootstrapping coordinates, each
+// summed in the row order of Block::sums so that it rounds as probe_block does. A block where more
+// than a quarter of the coordinates bootstrap is cheaper as a whole (contiguous, vectorized).
+template <int ALGO, int SP>
+void patch_block(const Params& P, const StepArgs& a, size_t i0, size_t len, float* out) {
+  constexpr Layout L = layout(ALGO, SP);
+  const float* tau = a.state + (size_t)L.tau * a.d;
+  const float* g = a.state + (size_t)L.g * a.d;
+  vm8 boot{};
+  size_t k = 0, lanes = 0;
+  for (; k + kLanes <= len; k += kLanes) boot -= lane_load<vf8>(tau + i0 + k) <= 0.0f;
+  for (; k < len; ++k) lanes += tau[i0 + k] <= 0.0f;
+  lanes += (size_t)sum(boot);
+  if (lanes == 0) return;
+  if (4 * lanes > len) return probe_block<ALGO, SP>(P, a, i0, len, out);
+  for (size_t k0 = 0; k0 < len; k0 += kLanes) {
+    const size_t end = std::min(len, k0 + kLanes);
+    if (end - k0 == kLanes && !any_lane(lane_load<vf8>(tau + i0 + k0) <= 0.0f)) continue;
+    for (size_t i = i0 + k0; i < i0 + end; ++i) {
+      if (!(tau[i] <= 0.0f)) continue;
+      Acc acc = acc_zero();
+      for (int j = 0; a.grads && j < a.n; ++j) acc_grad(acc, SP, a.grads[(size_t)j * a.d + i]);
+      out[i] = a.theta[i] + probe_offset<float>(g[i], tau[i], (float)acc.m, mean_of(acc.s1, inv_count(acc.m)), P.eps);
+    }
+  }
+}
+
 template <int ALGO>
 Kernels kernels_for(int sparsity) {
   switch (sparsity) {
-    case kInstance: return {step_block<ALGO, kInstance>, probe_block<ALGO, kInstance>};
-    case kGlobal: return {step_block<ALGO, kGlobal>, probe_block<ALGO, kGlobal>};
-    default: return {step_block<ALGO, kDense>, probe_block<ALGO, kDense>};
+    case kInstance: return {step_block<ALGO, kInstance>, probe_block<ALGO, kInstance>, patch_block<ALGO, kInstance>};
+    case kGlobal: return {step_block<ALGO, kGlobal>, probe_block<ALGO, kGlobal>, patch_block<ALGO, kGlobal>};
+    default: return {step_block<ALGO, kDense>, probe_block<ALGO, kDense>, patch_block<ALGO, kDense>};
   }
 }
 
@@ -156,10 +184,10 @@ Kernels kernels(int algo, int sparsity) {
   switch (algo) {
     case kVsgdFd: return kernels_for<kVsgdFd>(sparsity);
     case kVsgd: return kernels_for<kVsgd>(sparsity);
-    case kSgd: return {step_block<kSgd, kDense>, nullptr};
-    case kAdaGrad: return {step_block<kAdaGrad, kDense>, nullptr};
-    case kNatural: return {step_block<kNatural, kDense>, nullptr};
-    default: return {step_block<kAdam, kDense>, nullptr};
+    case kSgd: return {step_block<kSgd, kDense>, nullptr, nullptr};
+    case kAdaGrad: return {step_block<kAdaGrad, kDense>, nullptr, nullptr};
+    case kNatural: return {step_block<kNatural, kDense>, nullptr, nullptr};
+    default: return {step_block<kAdam, kDense>, nullptr, nullptr};
   }
 }
 
