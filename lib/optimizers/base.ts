@@ -170,62 +170,33 @@ export abstract class Optimizer {
 
   /** step() whose gradient function may be asynchronous, with the update on a worker thread. */
   async stepAsync(fn: (at: Float32Array, out: Float32Array, curvature?: Float32Array) => void | Float32Array | Promise<void | Float32Array>): Promise<StepInfo> {
-    this.#guard('stepAsync');
-    if (typeof fn !== 'function') throw new TypeError(check.expected('a function', 'fn', fn));
-    const n = this.options.minibatch as number;
-    const size = n * this.d;
-    let grads: Float32Array;
-    let extra: Float32Array | undefined;
-    this.#busy = 'stepAsync';
+    const rows = this.#gather(fn, 'stepAsync');
+    let r = rows.next(); // refusals happen here, before #busy is set
     try {
-      const due = this.needsCurvature;
-      const call = async (at: Float32Array, key: string, curv?: Float32Array) => {
-        const out = this.#buffer(key, size);
-        const r = await (curv ? fn(at, out, curv) : fn(at, out));
-        if (r === undefined) return out;
-        check.rows(r, 'the array returned by the step callback', this.d, n);
-        return r as Float32Array;
-      };
-      if (this.#def.extra === 'curvature') {
-        extra = due ? this.#buffer('curvature', size) : undefined;
-        grads = await call(this.theta, 'grads', extra);
-      } else {
-        grads = await call(this.theta, 'grads');
-        if (due && this.#def.extra === 'shifted') extra = await call(this.#probe(grads), 'shifted');
+      while (!r.done) {
+        const [at, out, curv] = r.value;
+        r = rows.next(this.#checked(await (curv ? fn(at, out, curv) : fn(at, out)), out, true));
       }
     } finally {
       this.#busy = null;
     }
-    return this.updateAsync(grads, extra);
+    return this.updateAsync(r.value.grads, r.value.extra);
   }
 
   /** Calls fn for the gradients at theta (and at the probe point when curvature is due),
    * then updates. fn must not call this optimizer. */
   step(fn: GradientFn): StepInfo {
-    this.#guard('step');
-    if (typeof fn !== 'function') throw new TypeError(check.expected('a function', 'fn', fn));
-    const n = this.options.minibatch as number;
-    const size = n * this.d;
-    let grads: Float32Array;
-    let extra: Float32Array | undefined;
-    this.#busy = 'step';
+    const rows = this.#gather(fn, 'step');
+    let r = rows.next(); // refusals happen here, before #busy is set
     try {
-      const due = this.needsCurvature;
-      if (this.#def.extra === 'curvature') {
-        const curv = due ? this.#buffer('curvature', size) : undefined;
-        grads = this.#call(fn, this.theta, this.#buffer('grads', size), curv, n);
-        extra = curv;
-      } else {
-        grads = this.#call(fn, this.theta, this.#buffer('grads', size), undefined, n);
-        if (due && this.#def.extra === 'shifted') {
-          const at = this.#probe(grads);
-          extra = this.#call(fn, at, this.#buffer('shifted', size), undefined, n);
-        }
+      while (!r.done) {
+        const [at, out, curv] = r.value;
+        r = rows.next(this.#checked(curv ? fn(at, out, curv) : fn(at, out), out, false));
       }
     } finally {
       this.#busy = null;
     }
-    return this.#update(grads, extra);
+    return this.#update(r.value.grads, r.value.extra);
   }
 
   /** One update from sparse rows (CSR) under `sparsity: 'instance' | 'global'`: the cost is
@@ -441,12 +412,29 @@ export abstract class Optimizer {
     return kind ? { grads, extra: this.#buffer(kind, n * this.d) } : { grads };
   }
 
-  #call(fn: GradientFn, at: Float32Array, out: Float32Array, curv: Float32Array | undefined, n: number): Float32Array {
-    const r = curv ? fn(at, out, curv) : fn(at, out);
+  // The calls of one step(): yields [at, out, curvature?] for the caller to evaluate fn with, and
+  // takes back the rows; step() drives it synchronously, stepAsync() awaiting each call. Its
+  // refusals come before the first yield, with nothing changed; from there #busy is set and the
+  // driver clears it.
+  *#gather(fn: unknown, method: 'step' | 'stepAsync'): Generator<[Float32Array, Float32Array, Float32Array?], { grads: Float32Array; extra?: Float32Array }, Float32Array> {
+    this.#guard(method);
+    if (typeof fn !== 'function') throw new TypeError(check.expected('a function', 'fn', fn));
+    const size = (this.options.minibatch as number) * this.d;
+    const due = this.needsCurvature;
+    const out = this.#buffer('grads', size);
+    const curv = this.#def.extra === 'curvature' && due ? this.#buffer('curvature', size) : undefined;
+    this.#busy = method;
+    const grads = yield [this.theta, out, curv];
+    if (this.#def.extra !== 'shifted' || !due) return { grads, extra: curv };
+    return { grads, extra: yield [this.#probe(grads), this.#buffer('shifted', size)] };
+  }
+
+  // What fn gave back: its own rows (checked) or undefined for the `out` it filled.
+  #checked(r: unknown, out: Float32Array, async: boolean): Float32Array {
     if (r === undefined) return out;
-    if (r instanceof Promise) throw new TypeError('The step callback returned a Promise; it must fill `out` synchronously');
-    check.rows(r, 'the array returned by the step callback', this.d, n);
-    return r;
+    if (!async && r instanceof Promise) throw new TypeError('The step callback returned a Promise; it must fill `out` synchronously (or use stepAsync)');
+    check.rows(r, 'the array returned by the step callback', this.d, this.options.minibatch as number);
+    return r as Float32Array;
   }
 
   #probe(grads?: Float32Array): Float32Array {
