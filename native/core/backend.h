@@ -91,7 +91,8 @@ class Backend {
   }
 };
 
-std::unique_ptr<Backend> make_cpu_backend(int threads);
+// generic_only: the portable kernels even where AVX2 is available (the self-check compares the two)
+std::unique_ptr<Backend> make_cpu_backend(int threads, bool generic_only = false);
 // the instruction set the CPU kernels run with: "avx2+fma" or "generic"
 const char* cpu_isa();
 

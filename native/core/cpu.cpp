@@ -20,10 +20,11 @@ bool has_avx2() {
 #endif
 }
 
-Kernels pick_kernels(int algo, int sparsity) {
+Kernels pick_kernels(int algo, int sparsity, bool generic_only) {
 #ifdef VSGD_HAVE_AVX2
-  if (has_avx2()) return avx2::kernels(algo, sparsity);
+  if (has_avx2() && !generic_only) return avx2::kernels(algo, sparsity);
 #endif
+  (void)generic_only;
   return generic::kernels(algo, sparsity);
 }
 
@@ -79,7 +80,7 @@ namespace {
 
 class Cpu final : public Backend {
  public:
-  explicit Cpu(int threads) : threads_(threads) {}
+  Cpu(int threads, bool generic_only) : threads_(threads), generic_only_(generic_only) {}
   const char* name() const override { return "cpu"; }
   bool fuses_probe() const override { return true; }
 
@@ -91,7 +92,7 @@ class Cpu final : public Backend {
       P.neff = reweight_rows(a.grads, a.n, a.d, team(a.d), gram_, weights_.data());
       a.weights = weights_.data();
     }
-    const Kernels K = pick_kernels(P.algo, P.sparsity);
+    const Kernels K = pick_kernels(P.algo, P.sparsity, generic_only_);
     const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
     StepStats s;
 #pragma omp parallel for schedule(dynamic, 8) num_threads(team(a.d)) reduction(+ : s)
@@ -103,10 +104,10 @@ class Cpu final : public Backend {
   }
 
   void probe(const Params& P, const StepArgs& a, float* out) override {
-    each_block(pick_kernels(P.algo, P.sparsity).probe, P, a, out);
+    each_block(pick_kernels(P.algo, P.sparsity, generic_only_).probe, P, a, out);
   }
   void patch_probe(const Params& P, const StepArgs& a, float* out) override {
-    each_block(pick_kernels(P.algo, P.sparsity).patch, P, a, out);
+    each_block(pick_kernels(P.algo, P.sparsity, generic_only_).patch, P, a, out);
   }
 
  private:
@@ -134,11 +135,14 @@ class Cpu final : public Backend {
   // coordinates per thread, and on a busy machine a waiting thread stalls the whole step.
   int team(size_t d) const { return (int)std::max<size_t>(1, std::min<size_t>((size_t)threads(), d / 65536)); }
   int threads_;
+  bool generic_only_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::unique_ptr<Backend>(new Cpu(threads)); }
+std::unique_ptr<Backend> make_cpu_backend(int threads, bool generic_only) {
+  return std::unique_ptr<Backend>(new Cpu(threads, generic_only));
+}
 
 const char* cpu_isa() { return has_avx2() ? "avx2+fma" : "generic"; }
 

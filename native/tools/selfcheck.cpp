@@ -937,6 +937,29 @@ int main(int argc, char** argv) {
     ++failed;
   }
 
+  // The two CPU builds of the kernels (docs/cuda.md, "Rounding"): neither contracts multiply-adds,
+  // so they must agree bit for bit, as CUDA and the CPU must; a stand-in for that comparison that
+  // runs without a GPU.
+  if (std::strcmp(vsgd::cpu_isa(), "generic") != 0) {
+    size_t same1 = 0, all1 = 0, same2 = 0, all2 = 0;
+    int ref_failed = 0;
+    auto gen = vsgd::make_cpu_backend(0, true);
+    try {
+      failed += cuda_vs_cpu_one_step(*gen, kept, same1, all1, ref_failed,
+                                     "CPU generic kernels vs CPU AVX2 kernels: probe, step(), again, invalidate() + step()");
+      failed += cuda_vs_cpu_trajectories(*gen, r, d_traj, steps_cuda, same2, all2, "generic");
+      std::printf("generic kernels bit-identical to AVX2: one step %zu/%zu elements, trajectories %zu/%zu\n", same1, all1,
+                  same2, all2);
+      if (same1 != all1 || same2 != all2) {
+        std::printf("MISMATCH: the two CPU builds round differently (is multiply-add contraction back on?)\n");
+        ++failed;
+      }
+    } catch (const std::exception& e) {
+      std::printf("generic vs AVX2 check threw: %s\n", e.what());
+      ++failed;
+    }
+  }
+
   const vsgd::CudaInfo ci = vsgd::cuda_info();
   std::string why;
   std::unique_ptr<Backend> cu = vsgd::make_cuda_backend(why);
