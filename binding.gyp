@@ -11,7 +11,7 @@
       "sources": [
         "native/addon/addon.cpp", "native/core/cpu.cpp", "native/core/cpu_generic.cpp",
         "native/core/sparse.cpp", "native/core/accumulate.cpp", "native/core/triad.cpp", "native/core/cuda_stub.cpp",
-        "native/core/checkpoint.cpp", "native/addon/checkpoint.cpp"
+        "native/core/checkpoint.cpp", "native/core/mirror.cpp", "native/addon/checkpoint.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

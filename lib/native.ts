@@ -9,7 +9,7 @@ export interface NativeLayout {
 export interface EngineConfig {
   algo: number; sparsity: number; bootstrap: number; slowStart: number; epsilon: number;
   outlierSigmas: number; lr: number; decay: number; beta1: number; beta2: number;
-  threads: number; device: 'cpu' | 'cuda'; reweight?: boolean;
+  threads: number; device: 'cpu' | 'cuda'; auto?: boolean; reweight?: boolean;
 }
 
 /** [touched, skipped, outliers, bootstrapping] */

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,13 @@
 void RegisterCheckpoint(Napi::Env env, Napi::Object exports);  // native/addon/checkpoint.cpp
 
 namespace {
+
+// VSGD_FD_MIRROR=1: device 'cuda' runs on the mirror backend (mirror.cpp), so that tests can take
+// the device-resident paths on machines without a GPU. Read at each use (tests set it at run time).
+bool mirror_requested() {
+  const char* v = std::getenv("VSGD_FD_MIRROR");
+  return v && std::string(v) == "1";
+}
 
 using vsgd::Backend;
 using vsgd::Params;
@@ -103,7 +111,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
     auto theta = f32(env, info[1], "theta", d_);
     const size_t count = (size_t)vsgd::layout(P_.algo, P_.sparsity).count;
     auto state = f32(env, info[2], "state", count * d_);
-    if (device == "cuda") {
+    auto_ = cfg.Get("auto").ToBoolean();
+    if (device == "cuda" && mirror_requested()) {
+      backend_ = vsgd::make_mirror_backend(threads);
+    } else if (device == "cuda") {
       std::string why;
       backend_ = vsgd::make_cuda_backend(why);
       if (!backend_) throw Napi::Error::New(env, "device 'cuda' is not available: " + why);
@@ -196,9 +207,23 @@ class Engine : public Napi::ObjectWrap<Engine> {
     return r;
   }
 
-  void cpu_only(Napi::Env env) {
-    if (std::string(backend_->name()) != "cpu")
-      throw Napi::Error::New(env, std::string("sparse rows run on the CPU backend only, not '") + backend_->name() + "'");
+  // Sparse rows and the accumulate form run on the CPU. An optimizer made with device 'auto'
+  // moves there for good at the first such call, theta and state read back first; one made with
+  // device 'cuda' refuses.
+  void cpu_only(Napi::Env env, const char* what) {
+    if (std::string(backend_->name()) == "cpu") return;
+    if (!auto_)
+      throw Napi::Error::New(env, std::string(what) + " run on the CPU only, and this optimizer was made with device 'cuda' (" +
+                                      backend_->name() + "); make it with device 'cpu' or 'auto'");
+    const vsgd::StepArgs a = args(env);
+    try {
+      backend_->read_theta(a.theta, d_);
+      backend_->read_state(a.state, state_.Value().ElementLength());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("moving the optimizer to the CPU failed: ") + e.what());
+    }
+    backend_ = vsgd::make_cpu_backend(threads_);  // the old backend unpins what it pinned
+    pinned_.clear();
   }
 
   // updateSparse(offsets, indices, values, shifted | null, t, probeOut | null)
@@ -206,7 +231,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value UpdateSparse(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     vsgd::StepArgs a = args(env);
-    cpu_only(env);
+    cpu_only(env, "sparse rows");
     const vsgd::Csr r = csr(env, info[0], info[1], info[2], info[3]);
     Params P = P_;
     vsgd::set_time(P, number(env, info[4], "t"));
@@ -218,7 +243,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value ProbeSparse(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     vsgd::StepArgs a = args(env);
-    cpu_only(env);
+    cpu_only(env, "sparse rows");
     const vsgd::Csr r = csr(env, info[0], info[1], info[2], env.Null());
     sparse_.probe(P_, a.theta, a.state, d_, r, f32(env, info[3], "out", d_).Data());
     return env.Undefined();
@@ -229,7 +254,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value Accumulate(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     vsgd::StepArgs a = args(env);
-    cpu_only(env);
+    cpu_only(env, "the accumulate form");
     const int k = rows(env, info[1]);
     const float* g = f32(env, info[0], "grads", (size_t)k * d_).Data();
     const float* e = given(info[2]) ? f32(env, info[2], "extra", (size_t)k * d_).Data() : nullptr;
@@ -242,7 +267,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value AccumulateCurvature(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     vsgd::StepArgs a = args(env);
-    cpu_only(env);
+    cpu_only(env, "the accumulate form");
     const int k = rows(env, info[1]);
     const float* g = f32(env, info[0], "grads", (size_t)k * d_).Data();
     const float* e = f32(env, info[2], "extra", (size_t)k * d_).Data();
@@ -367,6 +392,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Params P_{};
   size_t d_ = 0;
   int threads_ = 0;
+  bool auto_ = false;  // made with device 'auto': may move to the CPU (cpu_only)
   bool busy_ = false;
   vsgd::SparseStepper sparse_;
   vsgd::Accumulator acc_;
@@ -441,6 +467,10 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   cuda.Set("available", ci.available);
   if (!ci.reason.empty()) cuda.Set("reason", ci.reason);
   if (!ci.device.empty()) cuda.Set("device", ci.device);
+  if (mirror_requested()) {  // tests: the CPU stands in for the device
+    cuda.Set("available", true);
+    cuda.Set("device", "mirror: the CPU standing in for a device (VSGD_FD_MIRROR=1)");
+  }
   auto out = Napi::Object::New(env);
   out.Set("cpu", cpu);
   out.Set("cuda", cuda);

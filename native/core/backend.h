@@ -105,6 +105,9 @@ double reweight_rows(const float* rows, int n, size_t d, double* w, double* dir)
 // a = b + s*c over n floats (the bandwidth probe of the benchmarks)
 void triad(float* a, const float* b, const float* c, float s, size_t n, int threads);
 
+// The CPU standing in for a device-resident backend (mirror.cpp): for tests on machines without a GPU.
+std::unique_ptr<Backend> make_mirror_backend(int threads);
+
 // CUDA: null with `why` filled when not compiled in or no usable device.
 std::unique_ptr<Backend> make_cuda_backend(std::string& why);
 struct CudaInfo {
