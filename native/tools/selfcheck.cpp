@@ -13,7 +13,9 @@
 //   2. CPU vs reference along 60-step trajectories of a noisy quadratic (the reference restarts
 //      from the backend's float state every step), so bootstrap ends, outliers and sparse
 //      updates are checked on values the dynamics really produce.
-//   3. CUDA vs CPU when a device is usable: one step of every case above (1e-6 relative), the
+//   3. The same harness on the mirror backend (the CPU as a device-resident stand-in), and the
+//      generic CPU kernels against the AVX2 ones (bit for bit).
+//   4. CUDA vs CPU when a device is usable: one step of every case above (1e-6 relative), the
 //      device-rows path (step_device), read-back, invalidate(), and 100-step trajectories (1e-4);
 //      CUDA's first step is also checked against the reference, like the CPU's.
 //
@@ -811,7 +813,7 @@ int cuda_vs_cpu_one_step(Backend& cu, const std::vector<std::pair<Case, Inputs>>
         std::copy(th_back.data(), th_back.data() + d, th_g.data());  // keep the host copy current
 #endif
       }
-      if (device) cu.read_state(st_back.data(), st_back.n);
+      if (cu.device_resident()) cu.read_state(st_back.data(), st_back.n);
       else std::copy(st_g.data(), st_g.data() + st_g.n, st_back.data());  // a host backend's state is current
       if (!th_back.intact() || !st_back.intact()) cs.fail(std::string(stage) + ": read-back wrote outside");
       if (std::strcmp(stage, "step") == 0) {  // this backend's first step against the reference too
@@ -956,6 +958,26 @@ int main(int argc, char** argv) {
       }
     } catch (const std::exception& e) {
       std::printf("generic vs AVX2 check threw: %s\n", e.what());
+      ++failed;
+    }
+  }
+
+  // The mirror backend (a device-resident stand-in on the CPU): exercises this harness's
+  // device-resident branches (state read back, invalidate()) where there is no GPU.
+  {
+    size_t same1 = 0, all1 = 0, same2 = 0, all2 = 0;
+    int ref_failed = 0;
+    auto mirror = vsgd::make_mirror_backend(0);
+    try {
+      failed += cuda_vs_cpu_one_step(*mirror, kept, same1, all1, ref_failed,
+                                     "mirror backend vs CPU: probe, step(), again, invalidate() + step()");
+      failed += cuda_vs_cpu_trajectories(*mirror, r, d_traj, steps_ref, same2, all2, "mirror");
+      if (same1 != all1 || same2 != all2) {
+        std::printf("MISMATCH: the mirror backend runs the CPU's kernels and must give their bits\n");
+        ++failed;
+      }
+    } catch (const std::exception& e) {
+      std::printf("mirror check threw: %s\n", e.what());
       ++failed;
     }
   }
