@@ -28,9 +28,24 @@ Kernels pick_kernels(int algo, int sparsity, bool generic_only) {
   return generic::kernels(algo, sparsity);
 }
 
+// The partial dot product of two rows over one block; `clean`: the block holds no non-finite
+// entry, so gram_entry() (a compare and select per element) can be skipped.
+double block_dot(const float* a, const float* b, size_t len, bool clean) {
+  double dot = 0.0;
+  if (clean) {
+#pragma omp simd reduction(+ : dot)
+    for (size_t t = 0; t < len; ++t) dot += (double)a[t] * b[t];
+  } else {
+#pragma omp simd reduction(+ : dot)
+    for (size_t t = 0; t < len; ++t) dot += gram_entry(a[t]) * gram_entry(b[t]);
+  }
+  return dot;
+}
+
 // Gram matrix of the n rows (O(n² d)): blocked over coordinates so each row is read from
 // memory once, every pair's partial dot product taken from cache, summed in double (products of
-// floats are exact in double). Non-finite entries count as 0 (gram_entry).
+// floats are exact in double). Non-finite entries count as 0 (gram_entry); a block is scanned
+// for them once (O(n) per coordinate) so that the O(n²) products of a clean block go unmasked.
 void gram_matrix(const float* rows, int n, size_t d, int threads, std::vector<double>& G) {
   G.assign((size_t)n * n, 0.0);
   const int64_t blocks = (int64_t)((d + kBlock - 1) / kBlock);
@@ -40,15 +55,15 @@ void gram_matrix(const float* rows, int n, size_t d, int threads, std::vector<do
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < blocks; ++b) {
       const size_t i0 = (size_t)b * kBlock, len = std::min(kBlock, d - i0);
+      int bad = 0;
       for (int j = 0; j < n; ++j) {
         const float* rj = rows + (size_t)j * d + i0;
-        for (int k = 0; k <= j; ++k) {
-          const float* rk = rows + (size_t)k * d + i0;
-          double dot = 0.0;
-#pragma omp simd reduction(+ : dot)
-          for (size_t t = 0; t < len; ++t) dot += gram_entry(rj[t]) * gram_entry(rk[t]);
-          local[(size_t)j * n + k] += dot;
-        }
+#pragma omp simd reduction(| : bad)
+        for (size_t t = 0; t < len; ++t) bad |= (int)(gram_entry(rj[t]) != rj[t]);  // NaN != NaN too
+      }
+      for (int j = 0; j < n; ++j) {
+        const float* rj = rows + (size_t)j * d + i0;
+        for (int k = 0; k <= j; ++k) local[(size_t)j * n + k] += block_dot(rj, rows + (size_t)k * d + i0, len, !bad);
       }
     }
 #pragma omp critical
