@@ -151,7 +151,7 @@ const start = performance.now();
   notes.push('- Dense rows under sparse rates: a coordinate that no row names keeps bootstrapping, and its probe offset depends on ' +
     "the step's rows (the mean of the samples seen and this step's). probe() takes the point the last update wrote and recomputes " +
     'it at those coordinates only (a scan of τ, rows read where τ ≤ 0; a block of 512 with more than a quarter bootstrapping is ' +
-    `recomputed whole). Against a full pass every step, the step was faster by ${ratios.join(', ')} (never-named fraction).`);
+    `recomputed whole; with none bootstrapping, no pass at all). Against a full pass every step, the step was faster by ${ratios.join(', ')} (never-named fraction).`);
 }
 
 // 3. Eq. 5 reweighting: the n × n Gram matrix of the rows, O(n²d) against the O(nd) step.
