@@ -53,7 +53,7 @@ interface SimulateFlags {
 }
 
 /** Progress: a bar on a terminal, a plain line per tenth otherwise. */
-function reporter(show: boolean, name = 'simulate') {
+function reporter(show: boolean, name: string) {
   const tty = show && process.stderr.isTTY;
   const bar = tty ? new SingleBar({ format: `${name} |{bar}| {percentage}% | {stage} | {duration}s elapsed, ETA {eta}s`, stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
   let total = 0;
@@ -80,23 +80,40 @@ function reporter(show: boolean, name = 'simulate') {
   };
 }
 
+type Reporter = ReturnType<typeof reporter>;
+
+/** Runs a command's body with a progress reporter and Ctrl-C as an abort signal: an interrupted
+ * body ends with `message` and exit status 130; other errors propagate. */
+async function interruptible(name: string, show: boolean, message: string, body: (progress: Reporter, signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.once('SIGINT', onSigint);
+  const progress = reporter(show, name);
+  try {
+    await body(progress, controller.signal);
+  } catch (err) {
+    progress.stop();
+    if (!(err instanceof Interrupted || controller.signal.aborted)) throw err;
+    console.error(message);
+    process.exitCode = 130;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
 async function simulate(f: SimulateFlags): Promise<void> {
   const options: GridOptions = {
     losses: f.functions, algorithms: f.algorithms, ns: f.n, runs: f.runs, steps: f.steps, seed: f.seed, lrs: f.lr, decays: f.decay, threads: f.threads,
   };
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  const progress = reporter(f.progress ?? true);
   const extra = 3; // figures 1-3 and the rendering, after the grid's steps
   const start = performance.now();
-  try {
+  await interruptible('simulate', f.progress ?? true, 'simulate: interrupted; no report was written', async (progress, signal) => {
     progress.start(f.steps + extra);
-    const grid = await runGrid(options, (t, all) => progress.update(t, `grid step ${t}/${all}`), controller.signal);
+    const grid = await runGrid(options, (t, all) => progress.update(t, `grid step ${t}/${all}`), signal);
     const tick = async (k: number, stage: string) => {
       progress.update(f.steps + k, stage);
       await new Promise((ok) => setImmediate(ok));
-      if (controller.signal.aborted) throw new Interrupted();
+      if (signal.aborted) throw new Interrupted();
     };
     await tick(0, 'figures 1 and 2');
     const mb = { ...FIGURE1, seed: f.seed };
@@ -112,21 +129,11 @@ async function simulate(f: SimulateFlags): Promise<void> {
     results.seconds = (performance.now() - start) / 1000;
     const files = reportFiles(results);
     await tick(3, 'writing');
-    writeReport(f.out, files, controller.signal);
+    writeReport(f.out, files, signal);
     if (f.heatmapCopy) writeCopy(f.heatmapCopy, files.get('figure6.png') as Buffer);
     progress.stop();
     printSummary(results, path.resolve(f.out));
-  } catch (err) {
-    progress.stop();
-    if (err instanceof Interrupted || controller.signal.aborted) {
-      console.error('simulate: interrupted; no report was written');
-      process.exitCode = 130;
-      return;
-    }
-    throw err;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  });
 }
 
 function writeCopy(file: string, data: Buffer): void {
@@ -169,21 +176,17 @@ interface TrainFlags {
 const NAMES: Record<SpamAlgo, string> = { vsgdfd: 'vSGD-fd', sgd: 'SGD', adagrad: 'AdaGrad', adam: 'Adam' };
 
 async function trainSpam(f: TrainFlags): Promise<void> {
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  const progress = reporter(f.progress ?? true, 'train');
-  try {
+  await interruptible('train', f.progress ?? true, 'train: interrupted', async (progress, signal) => {
     const loadStart = performance.now();
     // the study's baselines take dense rows, hence its smaller default hash
     const data = loadSpam({ bits: f.bits ?? (f.study ? 14 : 18), counts: f.counts });
     const loadSeconds = (performance.now() - loadStart) / 1000;
-    if (f.study) return await spamStudy(f, data, progress, controller.signal);
+    if (f.study) return await spamStudy(f, data, progress, signal);
     const algo = f.algorithm;
     const vsgd = { sparsity: f.sparsity, probe: f.probe, diagnose: true, ...(f.bootstrap ? { vsgd: { bootstrap: f.bootstrap } } : {}) };
     const run = { algorithm: algo, minibatch: f.minibatch, epochs: f.epochs, seed: f.seed, ...(algo === 'vsgdfd' ? vsgd : { lr: f.lr }) };
     progress.start(1);
-    const r = await train(data, run, (done, total) => progress.update(done / total, `epoch ${Math.min(f.epochs, Math.floor((done / total) * f.epochs) + 1)}/${f.epochs}`), controller.signal);
+    const r = await train(data, run, (done, total) => progress.update(done / total, `epoch ${Math.min(f.epochs, Math.floor((done / total) * f.epochs) + 1)}/${f.epochs}`), signal);
     progress.stop();
     const out = {
       problem: 'spam', algorithm: algo, ...(algo === 'vsgdfd' ? { sparsity: f.sparsity, bootstrap: f.bootstrap ?? 10, probe: f.probe } : { lr: f.lr ?? null }), minibatch: f.minibatch, epochs: f.epochs,
@@ -203,20 +206,10 @@ async function trainSpam(f: TrainFlags): Promise<void> {
           `g²/v ${g.gradientSnr.toPrecision(2)}, h²/vh ${g.curvatureSteadiness.toPrecision(2)}`);
       }
     }
-  } catch (err) {
-    progress.stop();
-    if (err instanceof Interrupted || controller.signal.aborted) {
-      console.error('train: interrupted');
-      process.exitCode = 130;
-      return;
-    }
-    throw err;
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  });
 }
 
-async function spamStudy(f: TrainFlags, data: ReturnType<typeof loadSpam>, progress: ReturnType<typeof reporter>, signal: AbortSignal): Promise<void> {
+async function spamStudy(f: TrainFlags, data: ReturnType<typeof loadSpam>, progress: Reporter, signal: AbortSignal): Promise<void> {
   const start = performance.now();
   progress.start(1);
   const r = await study(data, STUDY, (done, total, stage) => progress.update(done / total, stage), signal);

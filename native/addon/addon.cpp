@@ -252,29 +252,34 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // The accumulate form (docs/accumulate.md): rows a few at a time, O(d) memory, CPU only.
   // accumulate(grads, k, extra | null): k gradient rows, and their curvature when extra is given
   Napi::Value Accumulate(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    vsgd::StepArgs a = args(env);
-    cpu_only(env, "the accumulate form");
-    const int k = rows(env, info[1]);
-    const float* g = f32(env, info[0], "grads", (size_t)k * d_).Data();
-    const float* e = given(info[2]) ? f32(env, info[2], "extra", (size_t)k * d_).Data() : nullptr;
+    const AccRows r = acc_rows(info, false);
     if (!acc_.open()) acc_.begin(d_);
-    acc_.add(P_, g, k, d_, threads_);
-    if (e) acc_.add_curvature(P_, a.state, g, e, k, d_, threads_);
-    return env.Undefined();
+    acc_.add(P_, r.g, r.k, d_, threads_);
+    if (r.e) acc_.add_curvature(P_, r.state, r.g, r.e, r.k, d_, threads_);
+    return info.Env().Undefined();
   }
   // accumulateCurvature(grads, k, extra): curvature of k rows already accumulated
   Napi::Value AccumulateCurvature(const Napi::CallbackInfo& info) {
+    const AccRows r = acc_rows(info, true);
+    if (!acc_.open() || acc_.curvature_rows() + r.k > acc_.rows())
+      throw Napi::RangeError::New(info.Env(), "accumulateCurvature: more curvature rows than gradient rows accumulated");
+    acc_.add_curvature(P_, r.state, r.g, r.e, r.k, d_, threads_);
+    return info.Env().Undefined();
+  }
+  // The arguments of both: (grads, k, extra), extra optional unless `need_extra`.
+  struct AccRows {
+    float* state;
+    int k;
+    const float *g, *e;
+  };
+  AccRows acc_rows(const Napi::CallbackInfo& info, bool need_extra) {
     Napi::Env env = info.Env();
-    vsgd::StepArgs a = args(env);
+    const vsgd::StepArgs a = args(env);
     cpu_only(env, "the accumulate form");
     const int k = rows(env, info[1]);
     const float* g = f32(env, info[0], "grads", (size_t)k * d_).Data();
-    const float* e = f32(env, info[2], "extra", (size_t)k * d_).Data();
-    if (!acc_.open() || acc_.curvature_rows() + k > acc_.rows())
-      throw Napi::RangeError::New(env, "accumulateCurvature: more curvature rows than gradient rows accumulated");
-    acc_.add_curvature(P_, a.state, g, e, k, d_, threads_);
-    return env.Undefined();
+    const float* e = need_extra || given(info[2]) ? f32(env, info[2], "extra", (size_t)k * d_).Data() : nullptr;
+    return AccRows{a.state, k, g, e};
   }
   // accumulateProbe(out): θ+δ from the sums so far
   Napi::Value AccumulateProbe(const Napi::CallbackInfo& info) {

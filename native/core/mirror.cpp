@@ -39,25 +39,20 @@ class Mirror final : public Backend {
     cpu_->probe(P, m, out);
   }
 
-  void read_state(float* host_state, size_t floats) override {
-    if (!resident_) return;
-    if (floats != state_.size())
-      throw std::invalid_argument("read_state: expected " + std::to_string(state_.size()) + " floats but got " +
-                                  std::to_string(floats));
-    std::copy(state_.begin(), state_.end(), host_state);
-  }
-
-  void read_theta(float* host_theta, size_t floats) override {
-    if (!resident_) return;
-    if (floats != theta_.size())
-      throw std::invalid_argument("read_theta: expected " + std::to_string(theta_.size()) + " floats but got " +
-                                  std::to_string(floats));
-    std::copy(theta_.begin(), theta_.end(), host_theta);
-  }
+  void read_state(float* host_state, size_t floats) override { read_back(state_, host_state, floats, "read_state"); }
+  void read_theta(float* host_theta, size_t floats) override { read_back(theta_, host_theta, floats, "read_theta"); }
 
   void invalidate() override { resident_ = false; }
 
  private:
+  void read_back(const std::vector<float>& from, float* host, size_t floats, const char* what) const {
+    if (!resident_) return;
+    if (floats != from.size())
+      throw std::invalid_argument(std::string(what) + ": expected " + std::to_string(from.size()) + " floats but got " +
+                                  std::to_string(floats));
+    std::copy(from.begin(), from.end(), host);
+  }
+
   // The CUDA backend's bind(): upload on the first call, after invalidate(), or for other buffers.
   void bind(const Params& P, const StepArgs& a) {
     const size_t count = (size_t)layout(P.algo, P.sparsity).count;

@@ -905,6 +905,26 @@ int cuda_vs_cpu_trajectories(Backend& cu, Rng& r, size_t d, int steps, size_t& i
   return tab.failed;
 }
 
+// `other` through the CUDA-vs-CPU harness where it must give the CPU's bits on every element:
+// returns the number of failures, printing the identical-element counts.
+int bits_as_cpu(Backend& other, const char* who, const char* title, const char* why,
+                const std::vector<std::pair<Case, Inputs>>& kept, Rng& r, size_t d_traj, int steps) {
+  size_t same1 = 0, all1 = 0, same2 = 0, all2 = 0;
+  int ref_failed = 0, failed = 0;
+  try {
+    const std::string head = std::string(title) + ": probe, step(), again, invalidate() + step()";
+    failed += cuda_vs_cpu_one_step(other, kept, same1, all1, ref_failed, head.c_str());
+    failed += cuda_vs_cpu_trajectories(other, r, d_traj, steps, same2, all2, who);
+    std::printf("%s bit-identical to the CPU: one step %zu/%zu elements, trajectories %zu/%zu\n", who, same1, all1, same2,
+                all2);
+    if (same1 != all1 || same2 != all2) std::printf("MISMATCH: %s\n", why), ++failed;
+  } catch (const std::exception& e) {
+    std::printf("%s check threw: %s\n", who, e.what());
+    ++failed;
+  }
+  return failed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -942,45 +962,14 @@ int main(int argc, char** argv) {
   // The two CPU builds of the kernels (docs/cuda.md, "Rounding"): neither contracts multiply-adds,
   // so they must agree bit for bit, as CUDA and the CPU must; a stand-in for that comparison that
   // runs without a GPU.
-  if (std::strcmp(vsgd::cpu_isa(), "generic") != 0) {
-    size_t same1 = 0, all1 = 0, same2 = 0, all2 = 0;
-    int ref_failed = 0;
-    auto gen = vsgd::make_cpu_backend(0, true);
-    try {
-      failed += cuda_vs_cpu_one_step(*gen, kept, same1, all1, ref_failed,
-                                     "CPU generic kernels vs CPU AVX2 kernels: probe, step(), again, invalidate() + step()");
-      failed += cuda_vs_cpu_trajectories(*gen, r, d_traj, steps_cuda, same2, all2, "generic");
-      std::printf("generic kernels bit-identical to AVX2: one step %zu/%zu elements, trajectories %zu/%zu\n", same1, all1,
-                  same2, all2);
-      if (same1 != all1 || same2 != all2) {
-        std::printf("MISMATCH: the two CPU builds round differently (is multiply-add contraction back on?)\n");
-        ++failed;
-      }
-    } catch (const std::exception& e) {
-      std::printf("generic vs AVX2 check threw: %s\n", e.what());
-      ++failed;
-    }
-  }
-
+  if (std::strcmp(vsgd::cpu_isa(), "generic") != 0)
+    failed += bits_as_cpu(*vsgd::make_cpu_backend(0, true), "generic", "CPU generic kernels vs CPU AVX2 kernels",
+                          "the two CPU builds round differently (is multiply-add contraction back on?)", kept, r,
+                          d_traj, steps_cuda);
   // The mirror backend (a device-resident stand-in on the CPU): exercises this harness's
   // device-resident branches (state read back, invalidate()) where there is no GPU.
-  {
-    size_t same1 = 0, all1 = 0, same2 = 0, all2 = 0;
-    int ref_failed = 0;
-    auto mirror = vsgd::make_mirror_backend(0);
-    try {
-      failed += cuda_vs_cpu_one_step(*mirror, kept, same1, all1, ref_failed,
-                                     "mirror backend vs CPU: probe, step(), again, invalidate() + step()");
-      failed += cuda_vs_cpu_trajectories(*mirror, r, d_traj, steps_ref, same2, all2, "mirror");
-      if (same1 != all1 || same2 != all2) {
-        std::printf("MISMATCH: the mirror backend runs the CPU's kernels and must give their bits\n");
-        ++failed;
-      }
-    } catch (const std::exception& e) {
-      std::printf("mirror check threw: %s\n", e.what());
-      ++failed;
-    }
-  }
+  failed += bits_as_cpu(*vsgd::make_mirror_backend(0), "mirror", "mirror backend vs CPU",
+                        "the mirror backend runs the CPU's kernels and must give their bits", kept, r, d_traj, steps_ref);
 
   const vsgd::CudaInfo ci = vsgd::cuda_info();
   std::string why;
