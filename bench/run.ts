@@ -169,13 +169,15 @@ function write(info: Parameters<typeof report>[0], rs: Result[]): void {
   mkdirSync(join(outDir, 'bench'), { recursive: true });
   writeFileSync(join(outDir, 'bench', 'results.json'), JSON.stringify({ info, results: rs }, null, 1) + '\n');
   writeFileSync(join(outDir, 'bench', 'd-sweep.png'), png(sweepSeries(rs), `time per coordinate, ${info.cpu}`));
-  // the sparse benchmarks (npm run bench:sparse) keep their own section, carried over here
-  const sparse = join(outDir, 'bench', 'SPARSE.md');
+  // the sparse benchmarks (npm run bench:sparse) and the GPU check (bench/gpu/check.sh, on a machine
+  // with a GPU) keep their own sections, carried over here
   let extra = '';
-  try {
-    extra = `\n<!-- bench:sparse -->\n${readFileSync(sparse, 'utf8').trim()}\n<!-- /bench:sparse -->\n`;
-  } catch {
-    // not run yet
+  for (const [tag, file] of [['bench:sparse', 'SPARSE.md'], ['bench:gpu', join('gpu', 'GPU.md')]]) {
+    try {
+      extra += `\n<!-- ${tag} -->\n${readFileSync(join(outDir, 'bench', file), 'utf8').trim()}\n<!-- /${tag} -->\n`;
+    } catch {
+      // not run yet
+    }
   }
   writeFileSync(join(outDir, 'BENCHMARKS.md'), report(info, rs) + extra);
 }

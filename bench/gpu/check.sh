@@ -2,14 +2,16 @@
 # The GPU check (docs/cuda.md), one script for a lent GPU machine without Node:
 #   1. build the core and native/tools with plain CMake (VSGD_CUDA=ON, no addon)
 #   2. vsgd_selfcheck: CPU vs a float64 reference, CUDA vs CPU (fails if CUDA is unusable on a GPU machine)
-#   3. the same (--quick) under compute-sanitizer memcheck and racecheck, when present
-#   4. vsgd_bench_gpu: the fused step's bandwidth against a device-to-device copy
-#   5. PyTorch's fused Adam on the same sizes, as the peer
-# Full logs go to $OUT (default ./gpu-out); a short table is printed last.
+#   3. vsgd_bench_gpu: the fused step's bandwidth against a device-to-device copy
+#   4. PyTorch's fused Adam on the same sizes, as the peer
+#   5. the self-check (--quick) under compute-sanitizer memcheck and racecheck, when present
+# Full logs go to $OUT (default ./gpu-out); a short table is printed last, and $OUT/GPU.md holds the
+# same numbers as the section bench/run.ts carries into BENCHMARKS.md (copy it to bench/gpu/GPU.md).
 # Without a GPU it still builds and runs the CPU half of the self-check, and says what it skipped.
 #
 # Knobs (environment): OUT, BUILD (build-gpu), ARCH (90), JOBS (nproc), MIN_LOG2 (20), MAX_LOG2 (28),
-# REPS (20), SKIP_SANITIZER=1, SKIP_BENCH=1, SKIP_TORCH=1.
+# REPS (20), SAN_TIMEOUT (150 s per tool),
+# SELFCHECK_TIMEOUT (300 s), SKIP_SANITIZER=1, SKIP_BENCH=1, SKIP_TORCH=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-./gpu-out}
@@ -19,6 +21,7 @@ JOBS=${JOBS:-$(nproc 2>/dev/null || echo 4)}
 MIN_LOG2=${MIN_LOG2:-20}
 MAX_LOG2=${MAX_LOG2:-28}
 REPS=${REPS:-20}
+SAN_TIMEOUT=${SAN_TIMEOUT:-150}
 mkdir -p "$OUT"
 summary=()
 note() { summary+=("$(printf '%-22s %-9s %s' "$1" "$2" "$3")"); }
@@ -32,34 +35,8 @@ print_summary() {
   printf '%s\n' "${summary[@]}"
   if [[ -s "$OUT/bench.log" || -s "$OUT/torch.log" ]]; then
     echo
-    python3 - "$OUT" <<'PY' || true
-import re, sys, os
-out = sys.argv[1]
-rows = {}
-def parse(path):
-    if not os.path.exists(path): return []
-    res = []
-    for line in open(path):
-        if line.startswith('RESULT '):
-            kv = dict(x.split('=', 1) for x in line.split()[2:])
-            res.append((line.split()[1], kv))
-    return res
-for kind, kv in parse(os.path.join(out, 'bench.log')) + parse(os.path.join(out, 'torch.log')):
-    if kind not in ('device', 'torch'): continue
-    r = rows.setdefault((int(kv['d']), int(kv['n'])), {})
-    name = kv['algo'] if kind == 'device' else 'torch-adam'
-    copy = float(kv['copy_GBs']) if 'copy_GBs' in kv else None
-    r[name] = (float(kv['step_ms']), float(kv['step_GBs']), copy)
-cols = ['vsgdfd', 'vsgdfd-nocurv', 'vsgdfd-reweight', 'adam', 'torch-adam']
-def cell(v):
-    if v is None: return '-'
-    ms, gbs, copy = v
-    return '%.3f (%.0f%s)' % (ms, gbs, ', %.0f%%' % (100 * gbs / copy) if copy else '')
-print('step time in ms (GB/s of its own traffic, % of a cudaMemcpy D2D of the same bytes)')
-print('%-6s %3s ' % ('log2d', 'n') + ' '.join('%-22s' % c for c in cols))
-for (d, n) in sorted(rows):
-    print('%-6d %3d ' % (d.bit_length() - 1, n) + ' '.join('%-22s' % cell(rows[(d, n)].get(c)) for c in cols))
-PY
+    python3 bench/gpu/report.py "$OUT" || true
+    printf '%s\n' "${summary[@]}" | python3 bench/gpu/report.py "$OUT" --md >"$OUT/GPU.md" || true
   fi
 }
 
@@ -77,10 +54,14 @@ else
   exit 1
 fi
 
-command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >"$OUT/nvidia-smi.txt" 2>&1
 # the backend's own verdict (cuda_info()): the bench tool exits 3 when CUDA is unusable
 gpu=0
 "$BUILD/vsgd_bench_gpu" --min-log2 1 --max-log2 0 --host-log2 0 >"$OUT/cuda-info.txt" 2>&1 && gpu=1
+if command -v nvidia-smi >/dev/null 2>&1; then
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')" >>"$OUT/cuda-info.txt"
+  echo "driver: $(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)" >>"$OUT/cuda-info.txt"
+  nvidia-smi >>"$OUT/cuda-info.txt" 2>&1
+fi
 cuda_line=$(head -1 "$OUT/cuda-info.txt")
 echo "== CUDA: $cuda_line"
 
@@ -88,7 +69,7 @@ echo "== CUDA: $cuda_line"
 echo "== selfcheck -> $OUT/selfcheck.log"
 args=()
 ((gpu)) && args+=(--require-cuda)
-"$BUILD/vsgd_selfcheck" "${args[@]}" >"$OUT/selfcheck.log" 2>&1
+timeout "${SELFCHECK_TIMEOUT:-300}" "$BUILD/vsgd_selfcheck" "${args[@]}" >"$OUT/selfcheck.log" 2>&1
 rc=$?
 res=$(grep '^RESULT' "$OUT/selfcheck.log" | head -1)
 same=$(grep 'bit-identical' "$OUT/selfcheck.log" | sed 's/CUDA results bit-identical to CPU: //')
@@ -96,26 +77,7 @@ if ((rc == 0)); then note selfcheck ok "${res#RESULT: } ${same:+; identical: $sa
 else note selfcheck FAIL "rc=$rc ${res#RESULT: }"; failed=1; grep -B2 -A4 -E 'MISMATCH|threw' "$OUT/selfcheck.log" | head -40; fi
 grep -q 'CUDA: skipped' "$OUT/selfcheck.log" && note "  cuda part" skipped "$(grep 'CUDA: skipped' "$OUT/selfcheck.log" | sed 's/CUDA: skipped //')"
 
-# ---- 3. compute-sanitizer
-san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
-if [[ -n "${SKIP_SANITIZER:-}" ]]; then note sanitizer skipped "SKIP_SANITIZER set"
-elif ((!gpu)); then note sanitizer skipped "no usable GPU"
-elif [[ -z "$san" ]]; then note sanitizer skipped "compute-sanitizer not found"
-else
-  for tool in memcheck racecheck; do
-    echo "== compute-sanitizer $tool -> $OUT/$tool.log"
-    extra=()
-    [[ $tool == memcheck ]] && extra=(--leak-check full)
-    "$san" --tool "$tool" "${extra[@]}" --error-exitcode 99 "$BUILD/vsgd_selfcheck" --quick --require-cuda \
-      >"$OUT/$tool.log" 2>&1
-    rc=$?
-    errs=$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$tool.log" | tail -1)
-    if ((rc == 0)); then note "$tool" ok "${errs:-no summary line} ($(secs))"
-    else note "$tool" FAIL "rc=$rc ${errs}"; failed=1; fi
-  done
-fi
-
-# ---- 4. bandwidth
+# ---- 3. bandwidth
 if [[ -n "${SKIP_BENCH:-}" ]]; then note bench skipped "SKIP_BENCH set"
 elif ((!gpu)); then note bench skipped "no usable GPU"
 else
@@ -126,7 +88,7 @@ else
   else note bench FAIL "rc=$rc, see bench.log"; failed=1; tail -5 "$OUT/bench.log"; fi
 fi
 
-# ---- 5. PyTorch fused Adam, the peer
+# ---- 4. PyTorch fused Adam, the peer
 if [[ -n "${SKIP_TORCH:-}" ]]; then note torch skipped "SKIP_TORCH set"
 elif ((!gpu)); then note torch skipped "no usable GPU"
 elif ! python3 -c 'import torch; assert torch.cuda.is_available()' >/dev/null 2>&1; then note torch skipped "no torch with CUDA"
@@ -167,6 +129,28 @@ PY
   rc=$?
   if ((rc == 0)); then note torch ok "fused Adam, median of $REPS ($(secs))"
   else note torch FAIL "rc=$rc, see torch.log"; tail -5 "$OUT/torch.log"; fi
+fi
+
+# ---- 5. compute-sanitizer (last: the slowest part, bounded by SAN_TIMEOUT seconds per tool)
+san=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+if [[ -n "${SKIP_SANITIZER:-}" ]]; then note sanitizer skipped "SKIP_SANITIZER set"
+elif ((!gpu)); then note sanitizer skipped "no usable GPU"
+elif [[ -z "$san" ]]; then note sanitizer skipped "compute-sanitizer not found"
+else
+  : >"$OUT/sanitizer.log"
+  for tool in memcheck racecheck; do
+    echo "== compute-sanitizer $tool -> $OUT/sanitizer.log"
+    extra=()
+    [[ $tool == memcheck ]] && extra=(--leak-check full)
+    timeout "$SAN_TIMEOUT" "$san" --tool "$tool" "${extra[@]}" --error-exitcode 99 "$BUILD/vsgd_selfcheck" --quick --require-cuda \
+      >"$OUT/$tool.tmp" 2>&1
+    rc=$?
+    errs=$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/$tool.tmp" | tail -1)
+    { echo "== $tool"; cat "$OUT/$tool.tmp"; } >>"$OUT/sanitizer.log" && rm -f "$OUT/$tool.tmp"
+    if ((rc == 124)); then note "$tool" timeout "no verdict within ${SAN_TIMEOUT}s; ${errs}"; failed=1
+    elif ((rc == 0)); then note "$tool" ok "${errs:-no summary line} ($(secs))"
+    else note "$tool" FAIL "rc=$rc ${errs}"; failed=1; fi
+  done
 fi
 
 print_summary
