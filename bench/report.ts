@@ -216,7 +216,7 @@ export function report(info: Info, results: Result[]): string {
     '- Every case runs untimed first (one call; for vSGD-fd the warm-up step, after which a call of 20 ms or more already counts as a repeat). ' +
     'Calls shorter than 20 ms are batched and timed together; the number of repeats follows a time budget (more at the key size, three above ' +
     'it or when one call takes over 1.5 s). Medians and min–max are over repeats.',
-    '- The plain TypeScript loop (bench/tsloop.ts, one thread) is SPEC.md\'s dense step after bootstrap, on a copy of the library\'s warmed-up state, probe point included.',
+    '- The plain TypeScript loop (bench/tsloop.ts, one thread) is docs/algorithm.md\'s dense update after bootstrap, on a copy of the library\'s warmed-up state, probe point included.',
     '- TensorFlow.js: `tf.train.adam` `applyGradients` with a fixed gradient tensor, on the `cpu` and `wasm` backends (one thread each in Node; ' +
     '@tensorflow/tfjs-node cannot be installed here). PyTorch: `torch.optim.Adam` on one float32 tensor, default implementation, ' +
     `torch.set_num_threads(${info.cores}). numpy: Adam in place with \`out=\` arguments, one thread. Both are optional: install with \`${INSTALL}\`.`,

@@ -1,5 +1,5 @@
-// The dense vSGD-fd step (SPEC.md steps 1-8, after bootstrap; formulas as in apply_vsgd of
-// native/core/math.h) as the plain one-thread TypeScript loop a user would write without the
+// The dense vSGD-fd step (docs/algorithm.md steps 1-9, after bootstrap; formulas as in apply_vsgd of
+// native/core/vsgd_math.h) as the plain one-thread TypeScript loop a user would write without the
 // addon. Bench only: the baseline the native pass is compared with.
 
 export interface FdState {

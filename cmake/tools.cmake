@@ -1,6 +1,6 @@
 # Stand-alone C++ tools under native/tools (no Node needed), built by default when the addon is
 # not (-DVSGD_ADDON=OFF), so a GPU machine without Node can check and time the kernels:
-#   vsgd_selfcheck  backends against a float64 re-implementation of SPEC.md, and CUDA against CPU
+#   vsgd_selfcheck  backends against a float64 re-implementation of docs/algorithm.md, and CUDA against CPU
 #   vsgd_bench_gpu  the fused step's bandwidth against a device-to-device copy (CUDA builds only)
 if(VSGD_ADDON)
   set(_vsgd_tools_default OFF)

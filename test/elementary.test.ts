@@ -1,4 +1,4 @@
-// Checks the elementary test suite's losses against SPEC.md: closed-form expected
+// Checks the elementary test suite's losses against docs/experiments.md: closed-form expected
 // excess vs Monte Carlo, gradients vs finite differences, and the normal CDF.
 import test from 'ava';
 import {

@@ -67,7 +67,7 @@ test('the generator is reproducible and its normals are standard', (t) => {
   t.throws(() => rng(-1), { instanceOf: RangeError });
 });
 
-test('settings: the SPEC grid, and recorded steps at powers of two', (t) => {
+test('settings: the paper\'s grid, and recorded steps at powers of two', (t) => {
   const s = settings(DEFAULTS);
   t.is(s.filter((x) => x.algo === 'sgd').length, 8);
   t.is(s.filter((x) => x.algo === 'adagrad').length, 4);

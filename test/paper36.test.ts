@@ -1,4 +1,4 @@
-// The paper's elementary test suite (SPEC.md, Section 6): vSGD-fd with defaults, through step(),
+// The paper's elementary test suite (docs/experiments.md, "The suite"; the paper's Section 6): vSGD-fd with defaults, through step(),
 // must improve on all 36 cases for n = 1 and n = 10. 100 runs are 100 coordinates of one
 // optimizer, each with its own samples; the gain is log10(excess_0 / excess_1024).
 import test from 'ava';

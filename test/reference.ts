@@ -1,7 +1,7 @@
 // Float64 reference for the optimizer kernels (vSGD-fd, vSGD with supplied curvature, baselines).
 //
 // This file is deliberately independent of the native code: it re-derives every update from
-// shared/SPEC.md plus the project conventions, in plain double arithmetic, so that the tests can
+// docs/algorithm.md, the project's statement of the algorithm, in plain double arithmetic, so that the tests can
 // compare the float32 kernels against it. It favours clarity over speed: one coordinate at a time,
 // candidates computed first and committed only if they are all representable (the kernel stores
 // float32, so "skip on overflow" must be decided on the same values).
@@ -95,7 +95,7 @@ function checkSizes(name: string, a: ArrayLike<number>, need: number): void {
 
 /**
  * Probe offset δ_i. Past bootstrap it is g_i; during bootstrap it is the mean of every gradient
- * seen so far including the current active rows (SPEC "Bootstrap"). Then the ε-guard keeps |δ| ≥ ε
+ * seen so far including the current active rows (docs/algorithm.md, "Bootstrap"). Then the ε-guard keeps |δ| ≥ ε
  * so the finite difference never divides by (nearly) zero; sign(0) = sign(-0) = +1.
  */
 function probeOffset(
@@ -179,7 +179,7 @@ export function refUpdate(
   return stats;
 }
 
-/** Eq. 5 from SPEC.md: weights from the rows' absolute cosines, the weighted direction, n_eff. */
+/** Eq. 5 as docs/algorithm.md states it: weights from the rows' absolute cosines, the weighted direction, n_eff. */
 interface Reweighting { w: Float64Array; neff: number; dir: Float64Array }
 export function reweighting(grads: ArrayLike<number>, n: number, d: number): Reweighting {
   // non-finite entries count as 0 (docs/algorithm.md): a bad entry costs its coordinate only

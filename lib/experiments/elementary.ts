@@ -1,4 +1,4 @@
-// The paper's Figure 6 protocol (SPEC.md, "The paper's elementary test suite"). Every algorithm
+// The paper's Figure 6 protocol (docs/experiments.md, "The suite"). Every algorithm
 // setting is one optimizer over all cases x runs coordinates (coordinates are independent), and
 // all of them step in lockstep on the same standard normals, drawn once per step for the largest
 // minibatch; a smaller n uses the first n rows, so every sample is drawn once and shared.

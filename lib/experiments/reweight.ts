@@ -1,4 +1,4 @@
-// Figure 3: the plain minibatch mean against the reweighted gradient of eq. 5 (SPEC.md,
+// Figure 3: the plain minibatch mean against the reweighted gradient of eq. 5 (docs/algorithm.md,
 // "Orthogonal reweighting"), on two noisy clusters of sample gradients.
 import { type ClusterOptions, FIGURE3, clusterSample } from '../problems/clusters';
 import { rng } from '../problems/random';

@@ -1,5 +1,5 @@
 // The paper's elementary test suite (Schaul & LeCun 2013, Section 6): four 1-D
-// sample losses f(θ; ξ) with ξ ~ N(0, σ²), each scaled by A. SPEC.md is the authority.
+// sample losses f(θ; ξ) with ξ ~ N(0, σ²), each scaled by A, as docs/experiments.md states them.
 
 export type LossName = 'quad' | 'abs' | 'rectlin' | 'gauss';
 
@@ -58,7 +58,7 @@ export function sampleGrad(c: Case, theta: number, xi: number): number {
  * Second derivative of one sample's loss (what vSGD's "bbprop" curvature rows carry):
  * quad 2A, abs and rectlin 0 (away from the kink, and taken as 0 at it), gauss
  * A(1 − r²)e^{−r²/2}, which is negative for |r| > 1. The signed value is returned; vSGD
- * averages its absolute value (SPEC.md), so the sign is the optimizer's business.
+ * averages its absolute value (docs/algorithm.md), so the sign is the optimizer's business.
  */
 export function sampleCurvature(c: Case, theta: number, xi: number): number {
   const r = theta - xi;
@@ -82,7 +82,7 @@ function normalPdf(x: number): number {
 }
 
 /**
- * E_ξ[f(θ; ξ)] minus its infimum over θ, in closed form (SPEC.md). The constant σ²
+ * E_ξ[f(θ; ξ)] minus its infimum over θ, in closed form (docs/experiments.md). The constant σ²
  * term of quad cancels; rectlin's infimum is 0 (approached as θ → −∞).
  */
 export function expectedExcess(c: Case, theta: number): number {

@@ -146,7 +146,7 @@ __global__ void __launch_bounds__(kThreads)
     if (pj[u] >= 0 && acc[u] != 0.0) atomicAdd(&G[pj[u] * n + pk[u]], acc[u]);
 }
 
-// The baselines take every row (SPEC "Baselines"): sparsity applies to vSGD-fd and vSGD only,
+// The baselines take every row (docs/algorithm.md, "The baselines"): sparsity applies to vSGD-fd and vSGD only,
 // as in the CPU backend, which runs the baselines' dense kernels whatever it is given.
 Params normalized(const Params& P) {
   Params Q = P;
@@ -340,7 +340,6 @@ class Cuda final : public Backend {
     resident_ = true;
   }
 
-  // want_probe: StepArgs::probe_out was given; only vSGD-fd has a probe point to write
   // Eq. 5 for the n rows at `rows` (device): the Gram matrix on the device, the weights and n_eff
   // on the host by the same reweight() as the CPU backend (O(n^2), from n*n doubles), the
   // weights back to the device. Sets P.neff; returns the device weights, or null without
@@ -376,6 +375,7 @@ class Cuda final : public Backend {
     return d_weights_.p;
   }
 
+  // want_probe: StepArgs::probe_out was given; only vSGD-fd has a probe point to write
   void launch_step(const Params& P, const Layout& L, const float* g, const float* x, int n, bool curv,
                    const float* weights, bool want_probe) {
     float* pout = nullptr;
@@ -407,8 +407,7 @@ class Cuda final : public Backend {
     return s;
   }
 
-  // Host -> device through the two pinned buffers: the memcpy into one overlaps the DMA out of
-  // the other. Returns once the source may be reused; the DMA may still be in flight.
+  // whether [p, p + bytes) lies inside a buffer the caller pinned (pin())
   bool is_pinned(const void* p, size_t bytes) const {
     const char* c = static_cast<const char*>(p);
     for (const auto& r : pinned_)
@@ -416,6 +415,8 @@ class Cuda final : public Backend {
     return false;
   }
 
+  // Host -> device through the two pinned buffers: the memcpy into one overlaps the DMA out of
+  // the other. Returns once the source may be reused; the DMA may still be in flight.
   void h2d(float* dst, const float* src, size_t floats) {
     const size_t bytes = floats * sizeof(float);
     if (is_pinned(src, bytes)) {  // page-locked already: one direct DMA

@@ -1,4 +1,4 @@
-// The per-coordinate math of every algorithm (see docs/algorithm.md and SPEC.md).
+// The per-coordinate math of every algorithm (docs/algorithm.md states it).
 // This is the only place the algorithms' arithmetic lives: the CPU loop and the CUDA kernel
 // both call these functions, coordinate by coordinate.
 #pragma once

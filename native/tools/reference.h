@@ -1,5 +1,5 @@
-// A float64 re-implementation of the optimizer step, written from SPEC.md and the conventions
-// stated in vsgd_math.h's comments and docs/algorithm.md, for vsgd_selfcheck (selfcheck.cpp, whose
+// A float64 re-implementation of the optimizer step, written from docs/algorithm.md and the
+// conventions stated in vsgd_math.h's comments, for vsgd_selfcheck (selfcheck.cpp, whose
 // head lists the conventions). It shares no arithmetic with native/core/vsgd_math.h: it uses only the
 // state layout (which slot holds which field) and Params, which are the interface.
 #pragma once
@@ -57,7 +57,7 @@ inline bool storable(double x) { return std::isfinite(x) && std::fabs(x) <= 3.40
 
 inline bool ref_active(const Opt& o, double x) { return o.sparsity == vsgd::kDense || x != 0.0; }
 
-// SPEC "Orthogonal reweighting" (eq. 5) over whole rows, once per step: n_eff and, per coordinate,
+// docs/algorithm.md, "Orthogonal reweighting" (eq. 5) over whole rows, once per step: n_eff and, per coordinate,
 // the direction Σ_j w_j ∇_j and Σ_j |w_j ∇_j| (its size before cancellation, for the slack). The
 // weights are rounded to float as the backends pass them. Non-finite entries count as 0 in the
 // dot products (docs/algorithm.md); a zero row gets w = 0.
@@ -96,7 +96,7 @@ inline RefReweight ref_reweight(const float* rows, int n, size_t d) {
   return r;
 }
 
-// SPEC "One dense step" 1 and "Bootstrap": delta = g, or while bootstrapping the mean of the
+// docs/algorithm.md, "One update" step 2 and "Bootstrap": delta = g, or while bootstrapping the mean of the
 // samples seen so far and this step's active rows; |delta| >= eps with sign(0) = +1; a
 // non-finite mean (non-finite rows) gives +eps.
 // *err bounds the float rounding of delta (a mean of terms of either sign can cancel).
@@ -246,7 +246,7 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
   return out;
 }
 
-// The baselines step with the mean of all n rows (SPEC "Baselines"); t = updates done before.
+// The baselines step with the mean of all n rows (docs/algorithm.md, "The baselines"); t = updates done before.
 inline RefOut ref_baseline(const Opt& o, const Cell& in, double theta, const double* x, int n, double t) {
   RefOut out{in, theta, 0};
   double s1 = 0, s2 = 0;

@@ -1,4 +1,4 @@
-// vsgd_selfcheck: the backends against an independent float64 re-implementation of SPEC.md, and
+// vsgd_selfcheck: the backends against an independent float64 re-implementation of docs/algorithm.md, and
 // the CUDA backend against the CPU backend, on fresh random inputs (seeded from the clock; the seed
 // is printed and --seed reproduces a run). Needs no Node.
 //
@@ -25,8 +25,8 @@
 // bit when neither contracts multiply-adds: docs/cuda.md). An outlier decision within rounding
 // of its threshold may go either way against the reference.
 //
-// The reference below is written from SPEC.md and the conventions of vsgd_math.h's comments and
-// docs/algorithm.md (tau <= 0 means bootstrapping with -tau samples seen, g/v/h/vh then hold plain
+// The reference below is written from docs/algorithm.md and the conventions of vsgd_math.h's
+// comments (tau <= 0 means bootstrapping with -tau samples seen, g/v/h/vh then hold plain
 // means; sparse active rows are the non-zero entries; a bootstrapping coordinate without
 // curvature rows is left alone; otherwise a non-finite input skips the coordinate, and so does
 // an overflowing result; a non-finite probe mean gives delta = eps; 'global' p during bootstrap
@@ -468,7 +468,7 @@ std::vector<Case> all_cases(Rng& r, size_t d) {
         for (int phase : {kAfter, kBootPhase})
           for (bool outlier : {true, false})
             for (int n : {1, 7}) cs.push_back(make_case(r, algo, sp, curv, phase, outlier, n, 0, d));
-  // baselines take every row (SPEC: the plain mean): a sparsity setting must not change them
+  // baselines take every row (docs/algorithm.md: the plain mean): a sparsity setting must not change them
   for (int algo : {vsgd::kSgd, vsgd::kAdaGrad, vsgd::kNatural, vsgd::kAdam}) {
     for (double t : {0.0, 37.0, 250.0})
       for (int n : {1, 7}) cs.push_back(make_case(r, algo, vsgd::kDense, false, kAfter, false, n, t, d));
@@ -519,7 +519,7 @@ int cpu_vs_reference(Rng& r, size_t d, std::vector<std::pair<Case, Inputs>>& kep
 }
 
 // ---------------------------------------------------------------------------------------------
-// trajectories of a noisy separable quadratic (SPEC's f_quad, with optional sparsity)
+// trajectories of a noisy separable quadratic (f_quad of docs/experiments.md, with optional sparsity)
 // ---------------------------------------------------------------------------------------------
 
 struct Problem {
