@@ -1,10 +1,9 @@
 // The report's figures as PNG buffers. Every number drawn here comes from the results that
 // results.json also holds.
-import { createCanvas } from '@napi-rs/canvas';
 import type { GridResult } from './elementary';
 import { drawGrid, layout, paintSquare, type Layout } from './heatmap';
 import type { Panel as MinibatchPanel } from './minibatch';
-import { Panel, figureCanvas, legend, png } from './plot';
+import { canvasModule, Panel, figureCanvas, legend, png } from './plot';
 import type { Figure3 } from './reweight';
 
 const NOISE_COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e'];
@@ -124,7 +123,7 @@ export function figure5Png(grid: GridResult, caseIndex: number, rowIndices: numb
 }
 
 export function figure6Png(grid: GridResult, blue: number[], L: Layout = layout(grid)): Buffer {
-  const canvas = createCanvas(L.width, L.height);
+  const canvas = canvasModule().createCanvas(L.width, L.height);
   drawGrid(canvas, grid, L, blue);
   return png(canvas);
 }

