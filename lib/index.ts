@@ -1,11 +1,14 @@
 // The public names.
-export { VSGDfd, type VSGDfdOptions } from './optimizers/vsgdfd';
-export { VSGD, type VSGDOptions } from './optimizers/vsgd';
+export { VSGDfd, type VSGDfdOptions, type VSGDfdState } from './optimizers/vsgdfd';
+export { VSGD, type VSGDOptions, type VSGDState } from './optimizers/vsgd';
 export {
   SGD, AdaGrad, NaturalGradient, Adam,
   type SGDOptions, type AdaGradOptions, type NaturalGradientOptions, type AdamOptions,
+  type SGDState, type AdaGradState, type NaturalGradientState, type AdamState,
 } from './optimizers/baselines';
-export { Optimizer, type StepInfo, type GradientFn, type LoadOverrides, type SparseRows } from './optimizers/base';
-export { backends } from './backends';
+export { Optimizer, type StepInfo, type GradientFn, type LoadOverrides, type CommonOptions, type Resolved } from './optimizers/base';
+export { CurvatureOptimizer, type AdaptiveOptions } from './optimizers/curvature';
+export type { SparseRows } from './optimizers/rows';
+export { backends } from './device';
 export { reweightRows, type Reweighted } from './reweight';
 export type { Backends, CudaStatus } from './native';

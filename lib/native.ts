@@ -1,15 +1,19 @@
-// Loads the addon and types its surface. The only file that knows the addon exists.
-// VSGD_FD_ADDON may name another build of it (the node-gyp build is tested that way).
-import bindings from 'bindings';
+// Loads the addon and types its surface: the only file that knows the addon exists. Tried in
+// order: VSGD_FD_ADDON (another build; the node-gyp build is tested that way, and then nothing
+// else is tried), a local compile (build/Release, what `npm run build:native` or an install that
+// compiled writes), the prebuilt addon the package ships (prebuilds/<platform>-<arch>/, the CUDA
+// build first). docs/install.md says how each comes to be.
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ALGORITHMS, FIELDS, type Field, SPARSITIES } from './names';
 
-export interface NativeLayout {
-  g: number; v: number; h: number; vh: number; tau: number; eta: number; p: number; count: number;
-}
+export type NativeLayout = Record<Field, number> & { count: number };
 
+/** What an engine is made with: the options as lib/options.ts resolved them, ids for names. */
 export interface EngineConfig {
   algo: number; sparsity: number; bootstrap: number; slowStart: number; epsilon: number;
   outlierSigmas: number; lr: number; decay: number; beta1: number; beta2: number;
-  threads: number; device: 'cpu' | 'cuda'; auto?: boolean; reweight?: boolean;
+  reweight: boolean; threads: number; device: 'cpu' | 'cuda' | 'mirror';
 }
 
 /** [touched, skipped, outliers, bootstrapping] */
@@ -33,6 +37,8 @@ export interface NativeEngine {
   readState(): void;
   /** theta or state were written by the caller */
   invalidate(): void;
+  /** theta and state read back, then the CPU backend for good (lib/device.ts decides when) */
+  moveToCpu(): void;
   /** page-locks one of the optimizer's row buffers (GPU); false where it gains nothing */
   pin(buffer: Float32Array): boolean;
   unpin(buffer: Float32Array): void;
@@ -42,30 +48,73 @@ export interface NativeEngine {
 export interface CudaStatus { compiled: boolean; available: boolean; reason?: string; device?: string }
 export interface Backends { cpu: { available: true; openmp: boolean; isa: string }; cuda: CudaStatus }
 
+export interface CheckpointFields {
+  algo: number;
+  d: number;
+  steps: number;
+  options: Record<string, unknown>;
+  state: Float32Array;
+}
+
 interface Addon {
   Engine: new (config: EngineConfig, theta: Float32Array, state: Float32Array) => NativeEngine;
+  /** names.h: the names of the ids, indexed by id */
+  names: { algorithms: string[]; sparsity: string[]; fields: string[] };
   backends(): Backends;
   layout(algo: number, sparsity: number): NativeLayout;
   /** eq. 5 for n rows (analysis: Figure 3) */
   reweight(rows: Float32Array, n: number): { weights: Float64Array; direction: Float64Array; nEff: number };
   /** a = b + s*c (bench/ only: the memory-bandwidth probe) */
   triad(a: Float32Array, b: Float32Array, c: Float32Array, s: number, threads: number): void;
+  checkpointEncode(algo: number, d: number, steps: number, options: Record<string, unknown>, state: Float32Array): Uint8Array;
+  /** throws "Invalid checkpoint: <why>" */
+  checkpointDecode(bytes: Uint8Array): CheckpointFields;
+  checkpointVersion: number;
 }
 
-function load(): Addon {
+const root = join(__dirname, '..');
+const platform = `${process.platform}-${process.arch}`;
+
+function load(): { addon: Addon; path: string } {
   const override = process.env.VSGD_FD_ADDON;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return override ? require(override) : bindings('vsgd');
+  if (override) return { addon: require(override), path: override };
+  const tried: string[] = [];
+  for (const path of [join(root, 'build', 'Release', 'vsgd.node'), join(root, 'prebuilds', platform, 'vsgd-cuda.node'), join(root, 'prebuilds', platform, 'vsgd.node')]) {
+    if (!existsSync(path)) continue;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return { addon: require(path), path };
+    } catch (e) {
+      tried.push(`  ${relative(root, path)}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new Error([
+    `vsgd-fd: no native addon loads here (${platform}, Node ${process.versions.node}).`,
+    ...(tried.length ? tried : [`  no prebuilt addon for ${platform} in the package, and none was compiled`]),
+    'To compile it: install cmake and a C++17 compiler, add the build tools to your project',
+    '(`npm install --save-dev cmake-js node-addon-api`), then run `npm rebuild vsgd-fd`.',
+    'In a clone of the repository: `npm run build:native`.',
+  ].join('\n'));
 }
 
-// A build of the addon older than this TypeScript would fail later with a confusing message.
-function checked(a: Addon): Addon {
-  const need = ['update', 'updateAsync', 'probe', 'updateSparse', 'accumulate', 'finish', 'pin', 'readState'];
+// An addon built from other sources than this TypeScript would fail later with a confusing
+// message: its method set and its name tables must be this file's.
+function checked(a: Addon, path: string): Addon {
+  const need = ['update', 'updateAsync', 'probe', 'updateSparse', 'accumulate', 'finish', 'pin', 'readState', 'moveToCpu'];
   const missing = need.filter((m) => typeof (a.Engine?.prototype as unknown as Record<string, unknown>)?.[m] !== 'function');
+  const same = (x: readonly string[], y: unknown) => Array.isArray(y) && JSON.stringify(x) === JSON.stringify(y);
+  const n = a.names;
+  if (!same(ALGORITHMS, n?.algorithms)) missing.push('the algorithm names of lib/names.ts');
+  if (!same(SPARSITIES, n?.sparsity)) missing.push('the sparsity names of lib/names.ts');
+  if (!same(FIELDS, n?.fields)) missing.push('the state field names of lib/names.ts');
   if (missing.length) {
-    throw new Error(`The vsgd-fd native addon is older than its TypeScript (no ${missing.join(', ')}); rebuild it with \`npm run build:native\``);
+    throw new Error(`The vsgd-fd native addon ${path} does not match its TypeScript (no ${missing.join(', ')}); rebuild it with \`npm run build:native\``);
   }
   return a;
 }
 
-export const addon: Addon = checked(load());
+const loaded = load();
+/** the file the addon was loaded from */
+export const addonPath: string = loaded.path;
+export const addon: Addon = checked(loaded.addon, loaded.path);

@@ -1,38 +1,59 @@
-// Option schemas: every public option is declared once here with its default and range.
+// Option schemas: every public option is declared once here with its default and range; resolve()
+// checks what a caller gave against them and fills one options object, once, at construction.
+// The doc comments of the options interfaces state the same ranges (test/options.test.ts).
 import { closest, expected, show } from './check';
+import { SPARSITIES } from './names';
+
+/** The largest finite float32: float options stay within it, so the addon's cast is defined. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 export type Spec =
-  | { kind: 'number'; default: number | undefined; min: number; below?: number; integer?: boolean; open?: boolean }
+  | { kind: 'number'; default: number | undefined; min: number; max: number; open?: boolean; below?: boolean; integer?: boolean }
   | { kind: 'enum'; default: string; values: readonly string[] }
   | { kind: 'boolean'; default: boolean };
 
 export type Schema = Record<string, Spec>;
 
-export const num = (def: number | undefined, min: number, extra: Partial<Extract<Spec, { kind: 'number' }>> = {}): Spec => ({
-  kind: 'number', default: def, min, ...extra,
+/** A float option in [min, max]: min excluded with `open`, max with `below`; max defaults to the
+ * float32 limit. */
+export const num = (def: number | undefined, min: number, extra: { max?: number; open?: boolean; below?: boolean } = {}): Spec => ({
+  kind: 'number', default: def, min, max: extra.max ?? FLOAT32_MAX, open: extra.open, below: extra.below,
 });
-const int = (def: number | undefined, min: number): Spec => num(def, min, { integer: true });
+export const int = (def: number | undefined, min: number, max = 2 ** 31 - 1): Spec => ({
+  kind: 'number', default: def, min, max, integer: true,
+});
+const choice = (def: string, values: readonly string[]): Spec => ({ kind: 'enum', default: def, values });
+
+/** The range of a number option as the error messages and the doc comments state it. */
+export function range(spec: Extract<Spec, { kind: 'number' }>): string {
+  const bounded = spec.max !== FLOAT32_MAX;
+  const what = spec.integer ? 'an integer' : bounded ? 'a number' : 'a finite float32';
+  return `${what} ${spec.open ? '>' : '>='} ${spec.min}${bounded ? ` and ${spec.below ? '<' : '<='} ${spec.max}` : ''}`;
+}
 
 export const common: Schema = {
   minibatch: int(1, 1),
-  device: { kind: 'enum', default: 'auto', values: ['auto', 'cpu', 'cuda'] },
+  device: choice('auto', ['auto', 'cpu', 'cuda']),
   // libgomp cannot start arbitrarily many threads; past a few per core they only cost
-  threads: num(undefined, 1, { integer: true, below: 1025 }),
+  threads: int(undefined, 1, 1024),
+  nonFinite: choice('skip', ['skip', 'throw']),
 };
 
 export const vsgdOptions: Schema = {
   ...common,
-  sparsity: { kind: 'enum', default: 'none', values: ['none', 'instance', 'global'] },
+  sparsity: choice('none', SPARSITIES),
   curvatureEvery: int(1, 1),
-  bootstrap: int(10, 1),
-  slowStart: num(2, 1),
+  // a float32 counts samples exactly up to 2^24
+  bootstrap: int(10, 1, 2 ** 24),
+  // C² scales vh: kept far inside float32
+  slowStart: num(2, 1, { max: 1e6 }),
   epsilon: num(1e-5, 1e-30), // stays a positive float32
   outlierSigmas: num(2, 0),
   reweight: { kind: 'boolean', default: false },
 };
 
 /** Resolves defaults and refuses unknown names, wrong types and values out of range. */
-export function resolve(owner: string, schema: Schema, given: unknown): Record<string, number | string | boolean | undefined> {
+export function resolve<T>(owner: string, schema: Schema, given: unknown): T {
   if (given === undefined) given = {};
   if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     throw new TypeError(expected('an options object', `${owner} options`, given));
@@ -52,27 +73,29 @@ export function resolve(owner: string, schema: Schema, given: unknown): Record<s
   for (const [key, spec] of Object.entries(schema)) {
     // own properties only: an inherited `lr` is not an option someone gave
     const value = Object.prototype.hasOwnProperty.call(given, key) ? (given as Record<string, unknown>)[key] : undefined;
-    const name = `options.${key}`;
-    if (value === undefined) {
-      out[key] = spec.default;
-    } else if (spec.kind === 'boolean') {
-      if (typeof value !== 'boolean') throw new TypeError(expected('true or false', name, value));
-      out[key] = value;
-    } else if (spec.kind === 'enum') {
-      if (typeof value !== 'string') throw new TypeError(expected(`one of ${spec.values.map((v) => `'${v}'`).join(', ')}`, name, value));
-      if (!spec.values.includes(value)) throw new RangeError(expected(`one of ${spec.values.map((v) => `'${v}'`).join(', ')}`, name, value));
-      out[key] = value;
-    } else {
-      if (typeof value !== 'number') throw new TypeError(expected('a number', name, value));
-      const what = `${spec.integer ? 'an integer' : 'a finite number'} ${spec.open ? '>' : '>='} ${spec.min}` +
-        (spec.below !== undefined ? ` and < ${spec.below}` : '');
-      const low = spec.open ? value <= spec.min : value < spec.min;
-      if (!Number.isFinite(value) || low || (spec.below !== undefined && value >= spec.below) ||
-          (spec.integer && !Number.isInteger(value))) {
-        throw new RangeError(`Expected ${what} for ${name} but received ${show(value)}`);
-      }
-      out[key] = value;
-    }
+    out[key] = value === undefined ? spec.default : checked(spec, value, `options.${key}`);
   }
-  return out;
+  return out as T;
+}
+
+function checked(spec: Spec, value: unknown, name: string): number | string | boolean {
+  if (spec.kind === 'boolean') {
+    if (typeof value !== 'boolean') throw new TypeError(expected('true or false', name, value));
+    return value;
+  }
+  if (spec.kind === 'enum') {
+    const list = spec.values.map((v) => `'${v}'`).join(', ');
+    if (typeof value !== 'string') throw new TypeError(expected(`one of ${list}`, name, value));
+    if (!spec.values.includes(value)) throw new RangeError(expected(`one of ${list}`, name, value));
+    return value;
+  }
+  if (typeof value !== 'number') throw new TypeError(expected('a number', name, value));
+  // floats are checked as the float32 the kernels will see: 1e-50 is 0 there, 1e39 infinite
+  const x = spec.integer ? value : Math.fround(value);
+  const low = spec.open ? x <= spec.min : x < spec.min;
+  const high = spec.below ? x >= spec.max : x > spec.max;
+  if (!Number.isFinite(x) || low || high || (spec.integer && !Number.isInteger(x))) {
+    throw new RangeError(`Expected ${range(spec)} for ${name} but received ${show(value)}`);
+  }
+  return value;
 }

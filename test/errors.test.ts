@@ -33,12 +33,22 @@ test('constructor: theta and options are checked with clear messages', (t) => {
   t.throws(() => new VSGDfd(th, { bootstap: 3 } as never), { instanceOf: TypeError, message: /Unknown option "bootstap" for VSGDfd \(did you mean "bootstrap"\?\)/ });
   t.throws(() => new Adam(th, { learningRate: 3 } as never), { instanceOf: TypeError, message: /Unknown option "learningRate".*known options: .*lr/ });
   t.throws(() => new VSGDfd(th, { minibatch: '10' } as never), { instanceOf: TypeError, message: /Expected a number for options.minibatch but received "10"/ });
-  t.throws(() => new VSGDfd(th, { minibatch: 0 }), { instanceOf: RangeError, message: /an integer >= 1 for options.minibatch but received 0/ });
+  t.throws(() => new VSGDfd(th, { minibatch: 0 }), { instanceOf: RangeError, message: /an integer >= 1 and <= 2147483647 for options.minibatch but received 0/ });
   t.throws(() => new VSGDfd(th, { minibatch: 2.5 }), { instanceOf: RangeError, message: /integer.*received 2.5/ });
   t.throws(() => new VSGDfd(th, { sparsity: 'dense' } as never), { instanceOf: RangeError, message: /one of 'none', 'instance', 'global' for options.sparsity but received "dense"/ });
   t.throws(() => new VSGDfd(th, { epsilon: 0 }), { instanceOf: RangeError, message: />= 1e-30 for options.epsilon but received 0/ });
   t.throws(() => new VSGDfd(th, { outlierSigmas: NaN }), { instanceOf: RangeError, message: /options.outlierSigmas but received NaN/ });
-  t.throws(() => new VSGDfd(th, { slowStart: 0.5 }), { instanceOf: RangeError, message: />= 1 for options.slowStart/ });
+  t.throws(() => new VSGDfd(th, { slowStart: 0.5 }), { instanceOf: RangeError, message: />= 1 and <= 1000000 for options.slowStart/ });
+  // floats are bounded as the float32 the kernels see: nothing the addon's cast cannot represent
+  t.throws(() => new VSGDfd(th, { epsilon: 1e39 }), { instanceOf: RangeError, message: /a finite float32 >= 1e-30 for options.epsilon but received 1e\+39/ });
+  t.throws(() => new VSGDfd(th, { slowStart: 1e39 }), { instanceOf: RangeError, message: /<= 1000000 for options.slowStart but received 1e\+39/ });
+  t.throws(() => new VSGDfd(th, { outlierSigmas: 3.5e38 }), { instanceOf: RangeError, message: /a finite float32 >= 0 for options.outlierSigmas/ });
+  t.throws(() => new VSGDfd(th, { bootstrap: 2 ** 25 }), { instanceOf: RangeError, message: /<= 16777216 for options.bootstrap/ });
+  t.throws(() => new SGD(th, { lr: 1e39 }), { instanceOf: RangeError, message: /a finite float32 > 0 for options.lr but received 1e\+39/ });
+  t.throws(() => new SGD(th, { lr: 1e-50 }), { instanceOf: RangeError, message: /> 0 for options.lr but received 1e-50/ }); // 0 in float32
+  t.throws(() => new Adam(th, { beta2: 1 - 1e-12 }), { instanceOf: RangeError, message: /< 1 for options.beta2/ }); // 1 in float32
+  t.throws(() => new VSGDfd(th, { nonFinite: 'warn' } as never), { instanceOf: RangeError, message: /one of 'skip', 'throw' for options.nonFinite/ });
+  t.is(new SGD(th, { lr: 3.4e38 }).options.lr, 3.4e38, 'the float32 limit itself is accepted');
   t.throws(() => new VSGDfd(th, { device: 'tpu' } as never), { instanceOf: RangeError, message: /options.device/ });
   t.throws(() => new VSGDfd(th, { threads: 0 }), { instanceOf: RangeError, message: /options.threads/ });
   t.throws(() => new Adam(th, { beta1: 1 }), { instanceOf: RangeError, message: /< 1 for options.beta1 but received 1/ });

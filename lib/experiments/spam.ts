@@ -244,17 +244,18 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
     for (let t = 0; t < steps; t++) {
       const rows = batch.fill(Array.from({ length: n }, next), theta);
       if (sparse) {
+        const fd = opt as VSGDfd; // sparse rows: vSGD-fd only
         if (opt.needsCurvature) {
-          const at = (opt as VSGDfd).probeSparse(rows);
-          opt.updateSparse({ ...rows, shifted: batch.shifted(at, theta, diagonal) });
-        } else opt.updateSparse(rows);
+          const at = fd.probeSparse(rows);
+          fd.updateSparse({ ...rows, shifted: batch.shifted(at, theta, diagonal) });
+        } else fd.updateSparse(rows);
       } else {
         const { grads, shifted } = dense as { grads: Float32Array; shifted: Float32Array };
         const clear = scatter(rows, rows.values, d, grads);
         if (opt.needsCurvature) {
           const at = (opt as VSGDfd).probe(grads);
           const clear2 = scatter(rows, batch.shifted(at, theta, diagonal), d, shifted);
-          opt.update(grads, shifted);
+          (opt as VSGDfd).update(grads, shifted);
           clear2();
         } else opt.update(grads);
         clear();

@@ -1,25 +1,41 @@
 // vSGD with supplied curvature ("bbprop"): the caller passes per-sample diagonal curvature rows.
 import { vsgdOptions } from '../options';
-import { type AlgoDef, type LoadOverrides, Optimizer } from './base';
-import { type VSGDfdOptions, vsgdConfig } from './vsgdfd';
+import type { AlgoDef, LoadOverrides } from './base';
+import { type AdaptiveOptions, CurvatureOptimizer } from './curvature';
+import { vsgdConfig } from './vsgdfd';
 
-export type VSGDOptions = VSGDfdOptions;
+export type VSGDOptions = AdaptiveOptions;
+
+/** VSGD's state: VSGDfd's without vh (docs/spec.md, "State"). */
+export interface VSGDState {
+  /** running mean of the gradient */
+  readonly g: Float32Array;
+  /** running mean of the squared gradient */
+  readonly v: Float32Array;
+  /** running mean of the supplied curvature's magnitude */
+  readonly h: Float32Array;
+  /** memory τ; <= 0 while bootstrapping, with -τ samples gathered */
+  readonly tau: Float32Array;
+  /** the rate of the last step */
+  readonly eta: Float32Array;
+  /** running mean of the share of rows with a non-zero entry: sparsity 'global' only */
+  readonly p?: Float32Array;
+}
 
 const def: AlgoDef = {
-  id: 1,
   name: 'VSGD',
   schema: vsgdOptions,
   fields: { g: 'g', v: 'v', h: 'h', tau: 'tau', eta: 'eta', p: 'p' },
-  extra: 'curvature',
+  kind: 'curvature',
   config: vsgdConfig,
 };
 
-export class VSGD extends Optimizer {
+export class VSGD extends CurvatureOptimizer<VSGDState, VSGDOptions> {
   constructor(theta: Float32Array, options: VSGDOptions = {}) {
     super(def, theta, options);
   }
 
   static load(theta: Float32Array, bytes: Uint8Array, overrides?: LoadOverrides): VSGD {
-    return Optimizer.restore((t, o) => new VSGD(t, o as VSGDOptions), def, theta, bytes, overrides);
+    return VSGD.restore((t, o) => new VSGD(t, o as VSGDOptions), def, theta, bytes, overrides);
   }
 }

@@ -1,46 +1,51 @@
-// vSGD-fd: adaptive per-coordinate rates from gradient mean, variance and finite-difference
-// curvature (SPEC.md, docs/algorithm.md).
+// vSGD-fd: adaptive per-coordinate rates from the gradient's mean and variance and a
+// finite-difference curvature (docs/spec.md).
 import { vsgdOptions } from '../options';
-import { type AlgoDef, type LoadOverrides, type Options, Optimizer, type SparseRows } from './base';
+import type { AlgoDef, LoadOverrides, Resolved } from './base';
+import { type AdaptiveOptions, CurvatureOptimizer } from './curvature';
+import type { SparseRows } from './rows';
 
-export interface VSGDfdOptions {
-  minibatch?: number;
-  sparsity?: 'none' | 'instance' | 'global';
-  curvatureEvery?: number;
-  bootstrap?: number;
-  slowStart?: number;
-  epsilon?: number;
-  outlierSigmas?: number;
-  /** orthogonal reweighting of the rows (eq. 5), dense rows on the CPU */
-  reweight?: boolean;
-  device?: 'auto' | 'cpu' | 'cuda';
-  threads?: number;
+export type VSGDfdOptions = AdaptiveOptions;
+
+/** VSGDfd's state, one value per coordinate (docs/spec.md, "State"). */
+export interface VSGDfdState {
+  /** running mean of the gradient */
+  readonly g: Float32Array;
+  /** running mean of the squared gradient */
+  readonly v: Float32Array;
+  /** running mean of the finite-difference curvature */
+  readonly h: Float32Array;
+  /** running mean of its square */
+  readonly vh: Float32Array;
+  /** memory τ; <= 0 while bootstrapping, with -τ samples gathered */
+  readonly tau: Float32Array;
+  /** the rate of the last step */
+  readonly eta: Float32Array;
+  /** running mean of the share of rows with a non-zero entry: sparsity 'global' only */
+  readonly p?: Float32Array;
 }
 
-export const vsgdConfig = (o: Options) => ({
-  bootstrap: o.bootstrap as number,
-  slowStart: o.slowStart as number,
-  epsilon: o.epsilon as number,
-  outlierSigmas: o.outlierSigmas as number,
-  reweight: o.reweight === true,
-});
+export const vsgdConfig = (o: Record<string, unknown>) => {
+  const r = o as unknown as Resolved<AdaptiveOptions>;
+  return { bootstrap: r.bootstrap, slowStart: r.slowStart, epsilon: r.epsilon, outlierSigmas: r.outlierSigmas, reweight: r.reweight };
+};
 
 const def: AlgoDef = {
-  id: 0,
   name: 'VSGDfd',
   schema: vsgdOptions,
   fields: { g: 'g', v: 'v', h: 'h', vh: 'vh', tau: 'tau', eta: 'eta', p: 'p' },
-  extra: 'shifted',
+  kind: 'shifted',
   config: vsgdConfig,
 };
 
-export class VSGDfd extends Optimizer {
+export class VSGDfd extends CurvatureOptimizer<VSGDfdState, VSGDfdOptions> {
   constructor(theta: Float32Array, options: VSGDfdOptions = {}) {
     super(def, theta, options);
   }
 
   /** The probe point θ+δ for this step's rows, as a view that the next probe() overwrites.
-   * Rows are required while bootstrapping (δ is then their running mean); optional after. */
+   * Rows are required while bootstrapping (δ is then their running mean); optional after. When
+   * rows are given, update() must bring the same number. */
   probe(grads?: Float32Array): Float32Array {
     return this.probePoint(grads);
   }
@@ -51,6 +56,6 @@ export class VSGDfd extends Optimizer {
   }
 
   static load(theta: Float32Array, bytes: Uint8Array, overrides?: LoadOverrides): VSGDfd {
-    return Optimizer.restore((t, o) => new VSGDfd(t, o as VSGDfdOptions), def, theta, bytes, overrides);
+    return VSGDfd.restore((t, o) => new VSGDfd(t, o as VSGDfdOptions), def, theta, bytes, overrides);
   }
 }

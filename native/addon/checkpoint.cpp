@@ -86,7 +86,7 @@ Napi::Value Decode(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// Called once from addon.cpp's Init.
+// Called once from module.cpp's Init.
 void RegisterCheckpoint(Napi::Env env, Napi::Object exports) {
   exports.Set("checkpointEncode", Napi::Function::New(env, Encode));
   exports.Set("checkpointDecode", Napi::Function::New(env, Decode));

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "vsgd_math.h"
+#include "names.h"
 
 namespace vsgd {
 namespace checkpoint {
@@ -15,8 +15,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'S', 'G', 'D', 'F', 'D', 'C', 'K'};
 constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1: JavaScript's safe integers
-static_assert(kAlgorithms == (uint32_t)kAdam + 1, "algorithm ids");
-const char* const kAlgoName[] = {"VSGDfd", "VSGD", "SGD", "AdaGrad", "NaturalGradient", "Adam"};
+static_assert(kAlgorithms == (uint32_t)kAlgoCount, "algorithm ids");
 
 constexpr std::array<uint32_t, 256> make_table() {
   std::array<uint32_t, 256> t{};
@@ -269,14 +268,12 @@ std::string parse(const uint8_t* data, size_t size, Parsed& out) {
   if (uses_sparsity((int)algo))
     for (const auto& kv : options) {
       if (kv.first != "sparsity") continue;
-      const std::string& s = kv.second.text;
-      if (kv.second.kind != Value::kString || (s != "none" && s != "instance" && s != "global"))
-        return "options.sparsity is not 'none', 'instance' or 'global'";
-      sparsity = s == "instance" ? kInstance : s == "global" ? kGlobal : kDense;
+      sparsity = kv.second.kind == Value::kString ? sparsity_id(kv.second.text) : -1;
+      if (sparsity < 0) return "options.sparsity is not 'none', 'instance' or 'global'";
     }
   const uint64_t want = (uint64_t)layout((int)algo, sparsity).count * (uint64_t)d;
   if (count != want)
-    return std::to_string(count) + " state floats where " + kAlgoName[algo] + " with these options and d = " + show(d) +
+    return std::to_string(count) + " state floats where " + kAlgoNames[algo] + " with these options and d = " + show(d) +
            " keeps " + std::to_string(want);
 
   for (uint32_t k = 0; k < count; ++k)

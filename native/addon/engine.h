@@ -1,0 +1,75 @@
+// One optimizer's native side: the backend, the caller's theta and the state buffer JavaScript
+// allocated (held by references for the engine's lifetime; their data pointers are read afresh on
+// every call, never cached). lib/optimizers decides everything else, device policy included.
+//   engine.cpp  construction, dense steps, probe, state and device residency
+//   rows.cpp    the CPU-only row forms: sparse rows and the accumulate form
+//   worker.cpp  updateAsync on a libuv worker thread
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <vector>
+
+#include "../core/accumulate.h"
+#include "../core/backend.h"
+#include "../core/sparse.h"
+
+namespace addon {
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // new Engine(config, theta, state)
+  explicit Engine(const Napi::CallbackInfo& info);
+
+ private:
+  friend class UpdateWorker;
+
+  // theta, state and d of a call, after the guards every call shares
+  vsgd::StepArgs args(Napi::Env env);
+  // the arguments of update() and updateAsync(): (grads, n, extra | null, t, probeOut | null)
+  vsgd::StepArgs step_args(const Napi::CallbackInfo& info, vsgd::Params& P);
+  static Napi::Value stats(Napi::Env env, const vsgd::StepStats& s);
+  // the row forms below run on the CPU backend only; lib/ moves the engine there first
+  void assert_cpu(Napi::Env env, const char* what);
+  vsgd::Csr csr(Napi::Env env, const Napi::CallbackInfo& info, bool with_extra);
+  struct AccRows {
+    float* state;
+    int k;
+    const float *g, *e;
+  };
+  AccRows acc_rows(const Napi::CallbackInfo& info, bool need_extra);
+
+  // engine.cpp
+  Napi::Value Update(const Napi::CallbackInfo& info);
+  Napi::Value Probe(const Napi::CallbackInfo& info);
+  Napi::Value ReadState(const Napi::CallbackInfo& info);
+  Napi::Value Invalidate(const Napi::CallbackInfo& info);
+  Napi::Value MoveToCpu(const Napi::CallbackInfo& info);
+  Napi::Value Pin(const Napi::CallbackInfo& info);
+  Napi::Value Unpin(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Device(const Napi::CallbackInfo& info);
+  Napi::Value FusesProbe(const Napi::CallbackInfo& info);
+  // rows.cpp
+  Napi::Value UpdateSparse(const Napi::CallbackInfo& info);
+  Napi::Value ProbeSparse(const Napi::CallbackInfo& info);
+  Napi::Value Accumulate(const Napi::CallbackInfo& info);
+  Napi::Value AccumulateCurvature(const Napi::CallbackInfo& info);
+  Napi::Value AccumulateProbe(const Napi::CallbackInfo& info);
+  Napi::Value Finish(const Napi::CallbackInfo& info);
+  // worker.cpp
+  Napi::Value UpdateAsync(const Napi::CallbackInfo& info);
+
+  vsgd::Params P_{};
+  size_t d_ = 0;
+  int threads_ = 0;
+  bool busy_ = false;
+  vsgd::SparseStepper sparse_;
+  vsgd::Accumulator acc_;
+  std::vector<Napi::Reference<Napi::Float32Array>> pinned_;
+  std::unique_ptr<vsgd::Backend> backend_;
+  Napi::Reference<Napi::Float32Array> theta_, state_;
+};
+
+}  // namespace addon
