@@ -31,6 +31,10 @@ export function range(spec: Extract<Spec, { kind: 'number' }>): string {
   return `${what} ${spec.open ? '>' : '>='} ${spec.min}${bounded ? ` and ${spec.below ? '<' : '<='} ${spec.max}` : ''}`;
 }
 
+const lr = (def: number) => num(def, 0, { open: true });
+const eps = (def: number) => num(def, 1e-30); // stays a positive float32
+const beta = (def: number) => num(def, 0, { max: 1, below: true });
+
 export const common: Schema = {
   minibatch: int(1, 1),
   device: choice('auto', ['auto', 'cpu', 'cuda']),
@@ -47,10 +51,15 @@ export const vsgdOptions: Schema = {
   bootstrap: int(10, 1, 2 ** 24),
   // C² scales vh: kept far inside float32
   slowStart: num(2, 1, { max: 1e6 }),
-  epsilon: num(1e-5, 1e-30), // stays a positive float32
+  epsilon: eps(1e-5),
   outlierSigmas: num(2, 0),
   reweight: { kind: 'boolean', default: false },
 };
+
+export const sgdOptions: Schema = { ...common, lr: lr(0.1), decay: num(0, 0) };
+export const adagradOptions: Schema = { ...common, lr: lr(0.1), epsilon: eps(1e-5) };
+export const naturalOptions: Schema = { ...common, lr: lr(0.1), epsilon: eps(1e-5) };
+export const adamOptions: Schema = { ...common, lr: lr(1e-3), beta1: beta(0.9), beta2: beta(0.999), epsilon: eps(1e-8) };
 
 /** Resolves defaults and refuses unknown names, wrong types and values out of range. */
 export function resolve<T>(owner: string, schema: Schema, given: unknown): T {

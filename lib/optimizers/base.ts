@@ -371,6 +371,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     } else if (curv > 0 && this.schedule.boot > 0 && kind === 'shifted') {
       throw new Error(`${name}.accumulate(): curvature rows were already added; while bootstrapping every gradient row must come first`);
     }
+    this.refuseNonFinite('accumulate', grads, extra);
     this.cpuEngine('accumulate', 'the accumulate form').accumulate(grads, k, extra ?? null);
     this.acc.rows += k;
     if (extra !== undefined) this.acc.curv += k;
@@ -383,6 +384,14 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     const stats = run();
     this.#verify(snap, stats, method, inputs);
     return stats;
+  }
+
+  /** With nonFinite 'throw', rows of the accumulate form are refused as they come (finish() has
+   * only their sums): nothing is added. */
+  protected refuseNonFinite(method: string, grads: Float32Array, extra: Float32Array | undefined): void {
+    if ((this.options as CommonOptions).nonFinite !== 'throw') return;
+    const why = firstNonFinite(grads, this.d, 'grads') ?? (extra ? firstNonFinite(extra, this.d, this.schedule.kind as string) : null);
+    if (why) throw new RangeError(`${this.label(method)}: ${why}; the rows were not added (options.nonFinite is 'throw')`);
   }
 
   /** Records a completed update: its StepInfo, the counter, the schedule. `bootstrapping` is the

@@ -1,5 +1,5 @@
 // The paper's comparison set plus Adam: fixed-rate methods stepping with the plain mean gradient.
-import { common, num, type Schema } from '../options';
+import { adagradOptions, adamOptions, naturalOptions, type Schema, sgdOptions } from '../options';
 import { type AlgoDef, type CommonOptions, type LoadOverrides, Optimizer } from './base';
 
 export interface SGDOptions extends CommonOptions {
@@ -51,9 +51,6 @@ export interface AdamState {
   readonly v: Float32Array;
 }
 
-const lr = (def: number) => num(def, 0, { open: true });
-const eps = (def: number) => num(def, 1e-30); // stays a positive float32
-const beta = (def: number) => num(def, 0, { max: 1, below: true });
 const pick = (o: Record<string, unknown>) => ({
   lr: o.lr as number,
   decay: (o.decay as number | undefined) ?? 0,
@@ -61,13 +58,12 @@ const pick = (o: Record<string, unknown>) => ({
   beta1: (o.beta1 as number | undefined) ?? 0,
   beta2: (o.beta2 as number | undefined) ?? 0,
 });
-const make = (name: AlgoDef['name'], schema: Schema, fields: AlgoDef['fields']): AlgoDef =>
-  ({ name, schema: { ...common, ...schema }, fields, kind: null, config: pick });
+const make = (name: AlgoDef['name'], schema: Schema, fields: AlgoDef['fields']): AlgoDef => ({ name, schema, fields, kind: null, config: pick });
 
-const sgd = make('SGD', { lr: lr(0.1), decay: num(0, 0) }, {});
-const adagrad = make('AdaGrad', { lr: lr(0.1), epsilon: eps(1e-5) }, { s: 'v' });
-const natural = make('NaturalGradient', { lr: lr(0.1), epsilon: eps(1e-5) }, { F: 'v' });
-const adam = make('Adam', { lr: lr(1e-3), beta1: beta(0.9), beta2: beta(0.999), epsilon: eps(1e-8) }, { m: 'g', v: 'v' });
+const sgd = make('SGD', sgdOptions, {});
+const adagrad = make('AdaGrad', adagradOptions, { s: 'v' });
+const natural = make('NaturalGradient', naturalOptions, { F: 'v' });
+const adam = make('Adam', adamOptions, { m: 'g', v: 'v' });
 
 /** θ ← θ − lr/(1 + decay·t)·ḡ */
 export class SGD extends Optimizer<SGDState, SGDOptions> {

@@ -60,6 +60,7 @@ export abstract class CurvatureOptimizer<S extends object, O extends AdaptiveOpt
     if (kind === 'shifted' && this.schedule.probedRows === null) {
       throw new Error(`${this.label('accumulateCurvature')}: call probe() after the gradient rows first`);
     }
+    this.refuseNonFinite('accumulateCurvature', grads, extra);
     this.cpuEngine('accumulateCurvature', 'the accumulate form').accumulateCurvature(grads, k, extra);
     this.acc.curv += k;
   }
