@@ -135,7 +135,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
   get needsCurvature(): boolean {
     return this.schedule.due(this.#steps);
   }
-  /** views of the optimizer state, named as in docs/spec.md: zero-copy on the CPU; on a GPU the
+  /** views of the optimizer state, named as in docs/algorithm.md: zero-copy on the CPU; on a GPU the
    * same views, refreshed from the device on each access */
   get state(): Readonly<S> {
     this.#guard('state').readState();

@@ -1,4 +1,4 @@
-// The probe/curvature schedule of one optimizer (docs/spec.md, "Curvature every k steps" and
+// The probe/curvature schedule of one optimizer (docs/algorithm.md, "Curvature every k-th update" and
 // "Bootstrap"): when an update must come with curvature rows, how many coordinates still
 // bootstrap, which rows the probe point of this step was formed from, and what the probe buffer
 // holds. Plain bookkeeping; the optimizer asks it and tells it what happened.

@@ -6,7 +6,7 @@ import { vsgdConfig } from './vsgdfd';
 
 export type VSGDOptions = AdaptiveOptions;
 
-/** VSGD's state: VSGDfd's without vh (docs/spec.md, "State"). */
+/** VSGD's state: VSGDfd's without vh (docs/algorithm.md, "State"). */
 export interface VSGDState {
   /** running mean of the gradient */
   readonly g: Float32Array;

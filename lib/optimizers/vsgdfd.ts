@@ -1,5 +1,5 @@
 // vSGD-fd: adaptive per-coordinate rates from the gradient's mean and variance and a
-// finite-difference curvature (docs/spec.md).
+// finite-difference curvature (docs/algorithm.md).
 import { vsgdOptions } from '../options';
 import type { AlgoDef, LoadOverrides, Resolved } from './base';
 import { type AdaptiveOptions, CurvatureOptimizer } from './curvature';
@@ -7,7 +7,7 @@ import type { SparseRows } from './rows';
 
 export type VSGDfdOptions = AdaptiveOptions;
 
-/** VSGDfd's state, one value per coordinate (docs/spec.md, "State"). */
+/** VSGDfd's state, one value per coordinate (docs/algorithm.md, "State"). */
 export interface VSGDfdState {
   /** running mean of the gradient */
   readonly g: Float32Array;
