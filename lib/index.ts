@@ -6,7 +6,8 @@ export {
   type SGDOptions, type AdaGradOptions, type NaturalGradientOptions, type AdamOptions,
   type SGDState, type AdaGradState, type NaturalGradientState, type AdamState,
 } from './optimizers/baselines';
-export { Optimizer, type StepInfo, type GradientFn, type LoadOverrides, type CommonOptions, type Resolved } from './optimizers/base';
+export { Optimizer } from './optimizers/base';
+export type { StepInfo, GradientFn, LoadOverrides, CommonOptions, Resolved } from './optimizers/types';
 export { CurvatureOptimizer, type AdaptiveOptions } from './optimizers/curvature';
 export type { SparseRows } from './optimizers/rows';
 export { backends } from './device';

@@ -2,70 +2,16 @@
 // and a state buffer that JavaScript allocates and the addon writes through; the options checked
 // once; update(), step() and their async forms, the accumulate form, save/load and dispose.
 // VSGDfd and VSGD add curvature rows, probe points and sparse rows (curvature.ts); when curvature
-// is due is the schedule's business (schedule.ts).
+// is due is the schedule's business (schedule.ts); the public types are in types.ts.
 import * as check from '../check';
 import { decode, encode } from '../checkpoint';
 import { type DeviceOption, engineDevice, toCpu } from '../device';
-import { ALGORITHMS, type AlgorithmName, type Field, SPARSITIES, type Sparsity } from '../names';
+import { ALGORITHMS, SPARSITIES, type Sparsity } from '../names';
 import { addon, type EngineConfig, type NativeEngine, type NativeStats } from '../native';
-import { resolve, type Schema } from '../options';
+import { resolve } from '../options';
 import { firstNonFinite } from './rows';
-import { type RowKind, Schedule } from './schedule';
-
-export interface StepInfo {
-  /** index of this update (0 for the first) */
-  step: number;
-  /** gradient rows used */
-  rows: number;
-  /** whether curvature rows (shifted or supplied) entered this update */
-  curvature: boolean;
-  /** coordinates whose statistics or parameter changed */
-  touched: number;
-  /** coordinates left as they were because an input or a result was not finite (with
-   * `nonFinite: 'throw'` the update throws instead) */
-  skipped: number;
-  /** coordinates whose batch hit the outlier rule (memory widened) */
-  outliers: number;
-  /** coordinates still gathering bootstrap statistics after this update */
-  bootstrapping: number;
-}
-
-/** Fills `out` (rows x d, row-major) with per-sample gradients at `at`, or returns such an array.
- * VSGD also receives `curvature` rows to fill when curvature is due. */
-export type GradientFn = (at: Float32Array, out: Float32Array, curvature?: Float32Array) => void | Float32Array;
-
-/** The options every optimizer takes. */
-export interface CommonOptions {
-  /** Rows per `step()` (the n of the paper); `update()` takes any number of rows.
-   * Range: an integer >= 1 and <= 2147483647. Default: 1. */
-  minibatch?: number;
-  /** Where the steps run: 'cpu', 'cuda', or 'auto' (the GPU when there is one; an optimizer on a
-   * GPU moves to the CPU at its first sparse or accumulate call). Default: 'auto'. */
-  device?: DeviceOption;
-  /** OpenMP threads of the CPU backend. Range: an integer >= 1 and <= 1024. Default: all cores. */
-  threads?: number;
-  /** What a non-finite value does: 'skip' leaves the coordinates it reaches (a non-finite input
-   * among their rows, or a result beyond float32) as they were and counts them in
-   * `StepInfo.skipped`; 'throw' makes such an update throw a RangeError with theta and the state
-   * put back as they were, at the cost of a copy of both per update. Default: 'skip'. */
-  nonFinite?: 'skip' | 'throw';
-}
-
-/** The options as an optimizer resolved them: every default filled in. */
-export type Resolved<O> = Readonly<Required<Omit<O, 'threads'>> & { threads?: number }>;
-
-export interface AlgoDef {
-  name: AlgorithmName;
-  schema: Schema;
-  /** public state name -> field of the native layout */
-  fields: Record<string, Field>;
-  /** what the second row argument of update() is */
-  kind: RowKind;
-  /** options passed to the engine (beyond the defaults below) */
-  config(o: Record<string, unknown>): Partial<EngineConfig>;
-}
-
-export interface LoadOverrides { device?: DeviceOption; threads?: number }
+import { Schedule } from './schedule';
+import type { AlgoDef, CommonOptions, GradientFn, LoadOverrides, Resolved, StepInfo } from './types';
 
 /** the calls that take rows, with what they were given (for the messages of nonFinite 'throw') */
 type Inputs = () => string | null;

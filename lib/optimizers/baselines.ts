@@ -1,6 +1,7 @@
 // The paper's comparison set plus Adam: fixed-rate methods stepping with the plain mean gradient.
 import { adagradOptions, adamOptions, naturalOptions, type Schema, sgdOptions } from '../options';
-import { type AlgoDef, type CommonOptions, type LoadOverrides, Optimizer } from './base';
+import { Optimizer } from './base';
+import type { AlgoDef, CommonOptions, LoadOverrides } from './types';
 
 export interface SGDOptions extends CommonOptions {
   /** η₀. Range: a finite float32 > 0. Default: 0.1. */

@@ -3,7 +3,8 @@
 // `sparsity: 'instance' | 'global'`.
 import * as check from '../check';
 import type { Sparsity } from '../names';
-import { type CommonOptions, Optimizer, type StepInfo } from './base';
+import { Optimizer } from './base';
+import type { CommonOptions, StepInfo } from './types';
 import { checkSparse, firstNonFiniteSparse, type SparseRows } from './rows';
 
 /** The options of VSGDfd and VSGD. */

@@ -1,6 +1,6 @@
 // vSGD with supplied curvature ("bbprop"): the caller passes per-sample diagonal curvature rows.
 import { vsgdOptions } from '../options';
-import type { AlgoDef, LoadOverrides } from './base';
+import type { AlgoDef, LoadOverrides } from './types';
 import { type AdaptiveOptions, CurvatureOptimizer } from './curvature';
 import { vsgdConfig } from './vsgdfd';
 

@@ -1,7 +1,7 @@
 // vSGD-fd: adaptive per-coordinate rates from the gradient's mean and variance and a
 // finite-difference curvature (docs/algorithm.md).
 import { vsgdOptions } from '../options';
-import type { AlgoDef, LoadOverrides, Resolved } from './base';
+import type { AlgoDef, LoadOverrides, Resolved } from './types';
 import { type AdaptiveOptions, CurvatureOptimizer } from './curvature';
 import type { SparseRows } from './rows';
 
