@@ -105,11 +105,11 @@ function checked(a: Addon, path: string): Addon {
   const missing = need.filter((m) => typeof (a.Engine?.prototype as unknown as Record<string, unknown>)?.[m] !== 'function');
   const same = (x: readonly string[], y: unknown) => Array.isArray(y) && JSON.stringify(x) === JSON.stringify(y);
   const n = a.names;
-  if (!same(ALGORITHMS, n?.algorithms)) missing.push('the algorithm names of lib/names.ts');
-  if (!same(SPARSITIES, n?.sparsity)) missing.push('the sparsity names of lib/names.ts');
-  if (!same(FIELDS, n?.fields)) missing.push('the state field names of lib/names.ts');
-  if (missing.length) {
-    throw new Error(`The vsgd-fd native addon ${path} does not match its TypeScript (no ${missing.join(', ')}); rebuild it with \`npm run build:native\``);
+  const tables: [string, readonly string[], unknown][] = [['algorithm', ALGORITHMS, n?.algorithms], ['sparsity', SPARSITIES, n?.sparsity], ['state field', FIELDS, n?.fields]];
+  const differ = tables.filter(([, ours, its]) => !same(ours, its)).map(([what]) => what);
+  if (missing.length || differ.length) {
+    const why = [missing.length ? `no ${missing.join(', ')}` : '', differ.length ? `other ${differ.join(', ')} names than lib/names.ts` : ''].filter(Boolean).join('; ');
+    throw new Error(`The vsgd-fd native addon ${path} does not match its TypeScript (${why}); rebuild it with \`npm run build:native\``);
   }
   return a;
 }

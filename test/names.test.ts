@@ -46,5 +46,5 @@ test('an addon whose name tables differ from lib/names.ts is refused at load, na
   const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `require(${JSON.stringify(lib)})`], { encoding: 'utf8', env: { ...process.env, VSGD_FD_ADDON: fake } });
   rmSync(dir, { recursive: true });
   t.not(r.status, 0);
-  t.regex(r.stderr, /does not match its TypeScript \(no the algorithm names of lib\/names.ts\); rebuild it/);
+  t.regex(r.stderr, /does not match its TypeScript \(other algorithm names than lib\/names.ts\); rebuild it/);
 });
