@@ -101,6 +101,13 @@ if grep -q '^package/prebuilds/' <<<"$listing"; then
       pass 'the compiled addon is the one loaded'
     else fail 'the compiled addon is the one loaded'; fi
   fi
+  echo "== an addon that does not load and no build tools: the install fails saying what to run"
+  mkdir -p "$work/unloadable" && (cd "$work/unloadable" && npm init -y >/dev/null)
+  # VSGD_FD_ADDON naming a missing file stands in for a prebuilt addon that does not load here
+  if msg=$(cd "$work/unloadable" && PATH="$bare" VSGD_FD_ADDON="$work/missing.node" npm install --no-audit --no-fund --foreground-scripts "$tgz" 2>&1); then
+    fail 'an install that cannot get an addon fails' 'it succeeded'
+  elif grep -q 'npm install --save-dev cmake-js node-addon-api && npm rebuild vsgd-fd' <<<"$msg"; then pass 'an install that cannot get an addon fails, naming the command'
+  else fail 'an install that cannot get an addon fails, naming the command' "$(tail -5 <<<"$msg")"; fi
   echo "== no usable addon: the error says what to run"
   rm -rf "$work/ignore-scripts/node_modules/vsgd-fd/prebuilds"
   msg=$(cd "$work/ignore-scripts" && node -e "require('vsgd-fd')" 2>&1)
