@@ -159,7 +159,7 @@ function printSummary(r: Results, out: string): void {
 }
 
 interface TrainFlags {
-  algorithm: SpamAlgo;
+  algorithm: SpamAlgo | 'momentum';
   sparsity: Rule;
   minibatch: number;
   epochs: number;
@@ -173,11 +173,27 @@ interface TrainFlags {
   study?: boolean;
   out: string;
   progress?: boolean;
+  tfjs?: boolean;
+  backend: 'cpu' | 'wasm';
+  model: 'mlp' | 'cnn';
+  trainSize?: number;
+  testSize?: number;
+  microbatches?: number;
 }
 
 const NAMES: Record<SpamAlgo, string> = { vsgdfd: 'vSGD-fd', sgd: 'SGD', adagrad: 'AdaGrad', adam: 'Adam' };
 
-async function trainSpam(f: TrainFlags): Promise<void> {
+// `train mnist --tfjs`: a TensorFlow.js model (lib/experiments/tfjs-mnist.ts, which loads tfjs).
+async function trainTfjs(f: TrainFlags, cmd: Command): Promise<void> {
+  const given = (name: string) => cmd.getOptionValueSource(name) !== 'default';
+  const { tfjsCommand } = await import('./experiments/tfjs-mnist');
+  await interruptible('train', f.progress ?? true, 'train: interrupted (finished study runs are kept)', (progress, signal) =>
+    tfjsCommand({
+      ...f, batchSize: given('minibatch') ? f.minibatch : 128, out: given('out') ? f.out : 'report/tfjs-mnist',
+    }, progress, signal, writeCopy));
+}
+
+async function trainSpam(f: TrainFlags & { algorithm: SpamAlgo }): Promise<void> {
   await interruptible('train', f.progress ?? true, 'train: interrupted', async (progress, signal) => {
     const loadStart = performance.now();
     // the study's baselines take dense rows, hence its smaller default hash
@@ -211,7 +227,7 @@ async function trainSpam(f: TrainFlags): Promise<void> {
   });
 }
 
-async function spamStudy(f: TrainFlags, data: ReturnType<typeof loadSpam>, progress: Reporter, signal: AbortSignal): Promise<void> {
+async function spamStudy(f: TrainFlags & { algorithm: SpamAlgo }, data: ReturnType<typeof loadSpam>, progress: Reporter, signal: AbortSignal): Promise<void> {
   const start = performance.now();
   progress.start(1);
   const r = await study(data, STUDY, (done, total, stage) => progress.update(done / total, stage), signal);
@@ -258,10 +274,10 @@ export function program(): Command {
     .action(async (flags: SimulateFlags) => simulate(flags));
   p.command('train')
     .description('train on a real workload and print held-out accuracy and log-loss (docs/spam.md)')
-    .argument('<problem>', 'the workload: spam (SpamAssassin corpus, hashed bag of words, logistic regression)', names(['spam'] as const))
-    .addOption(new Option('--algorithm <name>', 'optimizer').choices(SPAM_ALGOS).default('vsgdfd'))
+    .argument('<problem>', 'the workload: spam (SpamAssassin corpus, hashed bag of words, logistic regression); mnist with --tfjs', names(['spam', 'mnist'] as const))
+    .addOption(new Option('--algorithm <name>', 'optimizer (with --tfjs: vsgdfd, adam or momentum, the last two tfjs\'s own)').choices([...SPAM_ALGOS, 'momentum']).default('vsgdfd'))
     .addOption(new Option('--sparsity <rule>', "vSGD-fd's rates: instance and global take sparse rows, none dense ones").choices(['instance', 'global', 'none']).default('instance'))
-    .option('-n, --minibatch <k>', 'samples per update', integer(1), 1)
+    .option('-n, --minibatch <k>', 'samples per update (mnist --tfjs: the batch size, default 128)', integer(1), 1)
     .option('--epochs <k>', 'passes over the training set', integer(1), 5)
     .option('--bits <k>', 'hashed features: 2^bits, plus a bias (default 18; 14 with --study)', integer(4))
     .addOption(new Option('--counts <kind>', 'feature values before L2 normalization').choices(['binary', 'log']).default('binary'))
@@ -275,9 +291,22 @@ export function program(): Command {
     .option('--seed <k>', 'seed of the sample order (the 80/20 split is fixed)', seedArg, 1)
     .option('--json', 'print one JSON object')
     .option('--study', 'instead: vSGD-fd against the baselines over their rate grids, and samples to target as n grows; writes figures')
-    .option('-o, --out <dir>', 'folder for the study\'s figures and spam-study.json', 'report/spam')
+    .option('-o, --out <dir>', 'folder for the study\'s figures and spam-study.json (mnist --tfjs: tfjs-mnist.json, default report/tfjs-mnist)', 'report/spam')
+    .option('--tfjs', 'mnist: a TensorFlow.js model trained by vsgd-fd/tfjs or by tfjs\'s own optimizers (docs/tfjs.md)')
+    .addOption(new Option('--backend <name>', 'mnist --tfjs: the tfjs backend').choices(['wasm', 'cpu']).default('wasm'))
+    .addOption(new Option('--model <kind>', 'mnist --tfjs: 784-256-128-10 ReLU MLP or a small CNN').choices(['mlp', 'cnn']).default('mlp'))
+    .option('--train-size <k>', 'mnist --tfjs: the first k training digits only', integer(1))
+    .option('--test-size <k>', 'mnist --tfjs: the first k test digits only', integer(1))
+    .option('--microbatches <k>', 'mnist --tfjs, vsgdfd: gradient rows per step, slices of each batch (default 1: the batch mean)', integer(1))
     .addOption(new Option('--no-progress', 'no progress output'))
-    .action(async (_problem: string[], flags: TrainFlags) => trainSpam(flags));
+    .action(async (problem: string[], flags: TrainFlags, cmd: Command) => {
+      if (problem[0] === 'mnist') {
+        if (!flags.tfjs) throw new Error('train mnist: only the TensorFlow.js model is here so far: add --tfjs');
+        return trainTfjs(flags, cmd);
+      }
+      if (flags.algorithm === 'momentum') throw new Error('train spam: --algorithm momentum is for mnist --tfjs');
+      return trainSpam(flags as TrainFlags & { algorithm: SpamAlgo });
+    });
   return p;
 }
 

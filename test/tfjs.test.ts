@@ -2,6 +2,8 @@
 // evaluation sees the same batch (same dropout masks, batch norm written once), the variables are
 // θ's memory on the cpu backend, state round-trips through getWeights/setWeights and model saving.
 // Serial: tfjs keeps one global engine.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import test from 'ava';
 import { VSGDfd } from '../lib/index.ts';
@@ -9,6 +11,7 @@ import {
   AdaGradOptimizer, AdamOptimizer, NaturalGradientOptimizer, SGDOptimizer, VSGDfdOptimizer,
 } from '../lib/tfjs/index.ts';
 
+const ROOT = path.resolve(import.meta.dirname, '..');
 tf.enableProdMode();
 test.before(async () => {
   await tf.setBackend('cpu');
@@ -80,11 +83,11 @@ test.serial('minimize(f) in a custom loop: a noisy quadratic, curvature every st
   const opt = new VSGDfdOptimizer();
   for (let k = 0; k < 300; k++) {
     const noise = tf.randomNormal([4], 0, 0.3, 'float32', k);
-    const cost = opt.minimize(() => tf.sum(tf.square(tf.sub(tf.add(w, noise), target))), true);
+    const cost = opt.minimize(() => tf.sum(tf.square(tf.sub(tf.add(w, noise), target))) as tf.Scalar, true);
     if (k === 0) t.true(opt.lastStep?.curvature);
-    tf.dispose([noise, cost]);
+    tf.dispose([noise, cost as tf.Scalar]);
   }
-  const err = Math.max(...Array.from(tf.sub(w, target).abs().dataSync()));
+  const err = Math.max(...Array.from(tf.abs(tf.sub(w, target)).dataSync()));
   t.true(err < 0.3, `max |w - 1| = ${err}`);
   t.is(opt.lastStep?.rows, 1);
   t.true(opt.lastStep?.curvature);
@@ -339,8 +342,26 @@ test.serial('a model saved with its optimizer loads with it (in-memory IO handle
   const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
   const opt = loaded.optimizer as VSGDfdOptimizer;
   t.true(opt instanceof VSGDfdOptimizer);
+  t.false(tf.train.adam() instanceof VSGDfdOptimizer, 'instanceof is not duck typing here');
+  t.false(opt instanceof AdamOptimizer);
+  t.true(opt instanceof tf.Optimizer);
   t.deepEqual(opt.getConfig(), { outlierSigmas: 3 });
   await Promise.all([model, loaded].map((m) => m.fit(xs, ys, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 })));
   t.deepEqual(opt.params?.theta, (model.optimizer as VSGDfdOptimizer).params?.theta);
   t.is(opt.iterations, 12);
+});
+
+// The subpath is its own entry: the main one never loads tfjs, and without tfjs-core the subpath
+// says what to install. ESM and CJS give the same classes. (Run on dist/, which `npm test` builds.)
+test.serial('vsgd-fd works without tfjs installed; vsgd-fd/tfjs says what it needs; ESM and CJS agree', (t) => {
+  const block = "const M = require('module'); const r = M._resolveFilename; M._resolveFilename = function (q, ...a) { " +
+    "if (q.startsWith('@tensorflow/')) { const e = new Error(`Cannot find module '${q}'`); e.code = 'MODULE_NOT_FOUND'; throw e; } return r.call(this, q, ...a); };";
+  const node = (code: string, ...flags: string[]) => spawnSync(process.execPath, [...flags, '-e', code], { cwd: ROOT, encoding: 'utf8' });
+  const main = node(`${block} const v = require('vsgd-fd'); console.log(typeof v.VSGDfd, Object.keys(require.cache).some((k) => k.includes('@tensorflow')));`);
+  t.is(main.stdout.trim(), 'function false', main.stderr);
+  const sub = node(`${block} require('vsgd-fd/tfjs');`);
+  t.not(sub.status, 0);
+  t.regex(sub.stderr, /vsgd-fd\/tfjs needs the package '@tensorflow\/tfjs-core'.*npm install @tensorflow\/tfjs/);
+  const both = node("import('vsgd-fd/tfjs').then((m) => { const c = require('vsgd-fd/tfjs'); console.log(m.VSGDfdOptimizer === c.VSGDfdOptimizer, m.default.AdamOptimizer === c.AdamOptimizer); });");
+  t.is(both.stdout.trim(), 'true true', both.stderr);
 });

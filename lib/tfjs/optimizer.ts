@@ -88,6 +88,12 @@ export abstract class NativeOptimizer extends tf.Optimizer {
     this.#config = { ...(options as Config) };
   }
 
+  // tf.Optimizer answers instanceof by duck typing (any optimizer is "an Optimizer"), and
+  // subclasses inherit that: these classes answer by their prototype chain instead.
+  static [Symbol.hasInstance](x: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, x);
+  }
+
   /** the native optimizer over θ (null before the first step): its `state`, `steps`, `bootstrapping` */
   get native(): Native | null {
     return this.#native;

@@ -1,0 +1,86 @@
+// MNIST through TensorFlow.js on a slice: the wasm backend (copies θ in and out) takes the steps
+// the cpu backend (aliases θ) takes, `train mnist --tfjs` prints its JSON, the study keeps
+// finished runs and picks up from them, and bad combinations are refused.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import test from 'ava';
+import { loadMnist } from '../lib/data/mnist.ts';
+import { buildModel, studyPng, TFJS_STUDY, tfjsStudy, useBackend } from '../lib/experiments/tfjs-mnist.ts';
+import { VSGDfdOptimizer } from '../lib/tfjs/index.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib/cli.ts'), 'train', 'mnist', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+
+test.serial('wasm backend: θ copied in and out each step, the same steps as the cpu backend\'s aliasing', async (t) => {
+  const m = loadMnist({ train: 192, test: 10 });
+  const run = async (backend: 'cpu' | 'wasm') => {
+    await useBackend(backend);
+    const model = buildModel('mlp', 3);
+    const opt = new VSGDfdOptimizer();
+    model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
+    const xs = tf.tensor2d(m.train.images, [192, 784]);
+    const ys = tf.oneHot(tf.tensor1d(m.train.labels, 'int32'), 10).toFloat();
+    await model.fit(xs, ys, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
+    t.is(opt.lastStep?.mode, backend === 'cpu' ? 'alias' : 'copy');
+    t.true(opt.lastStep?.curvature);
+    const theta = Float32Array.from((opt.params as { theta: Float32Array }).theta);
+    // the model computes with θ: its weights read back are θ's values
+    const w = Float32Array.from(model.getWeights().flatMap((x) => Array.from(x.dataSync())));
+    t.deepEqual(w, theta, `${backend}: the weights are θ`);
+    tf.dispose([xs, ys]);
+    model.dispose();
+    opt.dispose();
+    return theta;
+  };
+  const [cpu, wasm] = [await run('cpu'), await run('wasm')];
+  let worst = 0;
+  cpu.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - wasm[i]))));
+  t.true(worst < 1e-4, `largest difference ${worst}`);
+  t.notDeepEqual(Array.from(cpu.slice(-10)), Array.from(buildModel('mlp', 3).getWeights()[5].dataSync()), 'trained');
+});
+
+test.serial('train mnist --tfjs --json on a slice', (t) => {
+  const r = cli('--tfjs', '--train-size', '256', '--test-size', '100', '-n', '32', '--epochs', '2', '--json', '--no-progress');
+  t.is(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  t.like(j, { problem: 'mnist', tfjs: true, algorithm: 'vsgdfd', backend: 'wasm', model: 'mlp', batchSize: 32, epochs: 2, train: 256, test: 100, d: 235146 });
+  for (const k of ['accuracy', 'logLoss', 'seconds']) t.true(Number.isFinite(j[k]) && j[k] >= 0, k);
+  t.true(j.accuracy <= 1);
+  t.is(j.perEpoch.length, 2);
+  t.is(j.layers.length, 2);
+  t.is(j.perEpoch[1].accuracy, j.accuracy);
+  t.is(r.stderr, '');
+});
+
+test.serial('bad combinations are refused with a message', (t) => {
+  const a = cli('--no-progress');
+  t.not(a.status, 0);
+  t.regex(a.stderr, /add --tfjs/);
+  const b = cli('--tfjs', '--algorithm', 'adagrad', '--no-progress');
+  t.regex(b.stderr, /adagrad is not one of vsgdfd, adam, momentum/);
+  const c = cli('--tfjs', '--algorithm', 'adam', '--microbatches', '4', '--no-progress');
+  t.regex(c.stderr, /--microbatches is an option of vsgdfd/);
+  const d = cli('--tfjs', '--backend', 'webgl');
+  t.regex(d.stderr, /Allowed choices are wasm, cpu/);
+});
+
+test.serial('the study keeps each finished run and does not repeat it', async (t) => {
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-study-'));
+  t.teardown(() => fs.rmSync(cache, { recursive: true, force: true }));
+  const o = { ...TFJS_STUDY, epochs: 1, batchSize: 64, train: 256, test: 50, adam: [1e-3], momentum: [0.03] };
+  const first = await tfjsStudy(o, cache);
+  t.deepEqual(first.runs.map((r) => [r.options.algorithm, r.options.lr]), [['vsgdfd', null], ['adam', 0.001], ['momentum', 0.03]]);
+  const files = fs.readdirSync(cache);
+  t.is(files.length, 3);
+  // a finished run is read back, not trained again
+  const file = path.join(cache, files.find((f) => f.startsWith('adam')) as string);
+  fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), accuracy: 0.123 }));
+  const stages: string[] = [];
+  const again = await tfjsStudy(o, cache, (_d, _t, stage) => stages.push(stage));
+  t.is(again.runs[1].accuracy, 0.123);
+  t.true(stages.some((s) => s.endsWith('done before')));
+  t.deepEqual(studyPng(again).subarray(1, 4).toString(), 'PNG');
+});
