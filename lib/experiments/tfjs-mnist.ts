@@ -63,7 +63,21 @@ export interface StepTimes {
   update?: number;
 }
 
-export interface LayerState { name: string; size: number; eta: [number, number, number]; h: number; tau: number }
+/** One variable's state after an epoch, as medians over its coordinates unless said: what sets
+ * vSGD-fd's rate η = (h + ε)/(vh + ε) · g²/(v + ε) (one row per step). */
+export interface LayerState {
+  name: string;
+  size: number;
+  /** 10th, 50th and 90th percentiles of the rate */
+  eta: [number, number, number];
+  /** the size of the step the rates take: median of η·|g| */
+  step: number;
+  /** curvature estimate h, its steadiness h²/vh, the gradient's signal to noise g²/v, the memory τ */
+  h: number;
+  h2vh: number;
+  g2v: number;
+  tau: number;
+}
 
 export interface TfRunResult {
   options: Omit<TfRunOptions, 'lr'> & { lr: number | null };
@@ -160,8 +174,13 @@ function layerStates(opt: VSGDfdOptimizer): LayerState[] {
   const st = (opt.native as NonNullable<VSGDfdOptimizer['native']>).state;
   return (opt.params as NonNullable<VSGDfdOptimizer['params']>).slots.map((s) => {
     const part = (a: Float32Array) => a.subarray(s.offset, s.offset + s.size);
-    const eta = part(st.eta);
-    return { name: s.name, size: s.size, eta: [quantile(eta, 0.1), quantile(eta, 0.5), quantile(eta, 0.9)], h: quantile(part(st.h), 0.5), tau: quantile(part(st.tau), 0.5) };
+    const [eta, g, v, h, vh] = [st.eta, st.g, st.v, st.h, st.vh].map(part);
+    const ratio = (f: (i: number) => number) => quantile(Float32Array.from({ length: s.size }, (_, i) => f(i)), 0.5);
+    return {
+      name: s.name, size: s.size, eta: [quantile(eta, 0.1), quantile(eta, 0.5), quantile(eta, 0.9)],
+      step: ratio((i) => eta[i] * Math.abs(g[i])), h: quantile(h, 0.5), h2vh: ratio((i) => (h[i] * h[i]) / vh[i]),
+      g2v: ratio((i) => (g[i] * g[i]) / v[i]), tau: quantile(part(st.tau), 0.5),
+    };
   });
 }
 
