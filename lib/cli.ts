@@ -190,6 +190,7 @@ async function trainTfjs(f: TrainFlags, cmd: Command): Promise<void> {
   await interruptible('train', f.progress ?? true, 'train: interrupted (finished study runs are kept)', (progress, signal) =>
     tfjsCommand({
       ...f, batchSize: given('minibatch') ? f.minibatch : 128, out: given('out') ? f.out : 'report/tfjs-mnist',
+      backend: given('backend') ? f.backend : f.model === 'cnn' ? 'cpu' : 'wasm',
     }, progress, signal, writeCopy));
 }
 
@@ -293,7 +294,7 @@ export function program(): Command {
     .option('--study', 'instead: vSGD-fd against the baselines over their rate grids, and samples to target as n grows; writes figures')
     .option('-o, --out <dir>', 'folder for the study\'s figures and spam-study.json (mnist --tfjs: tfjs-mnist.json, default report/tfjs-mnist)', 'report/spam')
     .option('--tfjs', 'mnist: a TensorFlow.js model trained by vsgd-fd/tfjs or by tfjs\'s own optimizers (docs/tfjs.md)')
-    .addOption(new Option('--backend <name>', 'mnist --tfjs: the tfjs backend').choices(['wasm', 'cpu']).default('wasm'))
+    .addOption(new Option('--backend <name>', 'mnist --tfjs: the tfjs backend (default wasm; cpu for the CNN, whose gradients wasm lacks)').choices(['wasm', 'cpu']).default('wasm'))
     .addOption(new Option('--model <kind>', 'mnist --tfjs: 784-256-128-10 ReLU MLP or a small CNN').choices(['mlp', 'cnn']).default('mlp'))
     .option('--train-size <k>', 'mnist --tfjs: the first k training digits only', integer(1))
     .option('--test-size <k>', 'mnist --tfjs: the first k test digits only', integer(1))

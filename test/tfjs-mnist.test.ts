@@ -55,6 +55,15 @@ test.serial('train mnist --tfjs --json on a slice', (t) => {
   t.is(r.stderr, '');
 });
 
+test.serial('--model cnn: the small CNN trains too', (t) => {
+  const r = cli('--tfjs', '--model', 'cnn', '--train-size', '16', '--test-size', '10', '-n', '8', '--epochs', '1', '--json', '--no-progress'); // tfjs's cpu convolutions are slow
+  t.is(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  t.like(j, { model: 'cnn', backend: 'cpu', d: 5994, epochs: 1 }); // 5·5·8 + 8, 5·5·8·16 + 16, 256·10 + 10
+  t.is(j.layers[0].length, 6);
+  t.regex(cli('--tfjs', '--model', 'cnn', '--backend', 'wasm', '--no-progress').stderr, /the CNN needs the cpu backend/);
+});
+
 test.serial('bad combinations are refused with a message', (t) => {
   const a = cli('--no-progress');
   t.not(a.status, 0);

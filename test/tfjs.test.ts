@@ -3,6 +3,7 @@
 // θ's memory on the cpu backend, state round-trips through getWeights/setWeights and model saving.
 // Serial: tfjs keeps one global engine.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import test from 'ava';
@@ -364,4 +365,15 @@ test.serial('vsgd-fd works without tfjs installed; vsgd-fd/tfjs says what it nee
   t.regex(sub.stderr, /vsgd-fd\/tfjs needs the package '@tensorflow\/tfjs-core'.*npm install @tensorflow\/tfjs/);
   const both = node("import('vsgd-fd/tfjs').then((m) => { const c = require('vsgd-fd/tfjs'); console.log(m.VSGDfdOptimizer === c.VSGDfdOptimizer, m.default.AdamOptimizer === c.AdamOptimizer); });");
   t.is(both.stdout.trim(), 'true true', both.stderr);
+});
+
+test.serial('the README\'s TensorFlow.js example runs as written', (t) => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const code = /## TensorFlow\.js[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!code) return t.fail('README has a TensorFlow.js section with a ts block');
+  // as a user's ES module would run it, in the package (dist/, which `npm test` builds); it is plain JavaScript
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const loss = Number(r.stdout.trim().split('\n').at(-1));
+  t.true(loss >= 0 && loss < 0.5, r.stdout);
 });

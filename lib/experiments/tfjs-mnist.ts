@@ -188,6 +188,9 @@ const SKIP = 20; // warm-up steps (and vSGD-fd's bootstrap) left out of the step
 
 /** Trains one model; `progress(done, total)` counts batches. */
 export async function trainTfjs(o: TfRunOptions, data: MnistData, progress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<TfRunResult> {
+  if (o.model === 'cnn' && o.backend === 'wasm') {
+    throw new Error("the CNN needs the cpu backend: tfjs's wasm backend has no gradient kernels for convolutions (Conv2DBackpropFilter)");
+  }
   await useBackend(o.backend);
   const model = buildModel(o.model, o.seed);
   const opt = optimizer(o);
