@@ -373,17 +373,11 @@ export function studyPng(r: TfStudyResult): Buffer {
 }
 
 /** What `vsgd-fd train mnist --tfjs` was given. */
-export interface TfCommand {
+export interface TfCommand extends Omit<TfRunOptions, 'algorithm' | 'train' | 'test'> {
+  /** checked here: the command line's list is shared with `train spam` */
   algorithm: string;
-  lr?: number;
-  epochs: number;
-  batchSize: number;
-  seed: number;
-  model: TfModel;
-  backend: TfBackend;
   trainSize?: number;
   testSize?: number;
-  microbatches?: number;
   json?: boolean;
   study?: boolean;
   out: string;
