@@ -115,8 +115,14 @@ export abstract class NativeOptimizer extends tf.Optimizer {
     else {
       const fs = this.#split(f);
       const params = this.#begin(varList);
-      const values = fs.map((g, j) => this.#row(params, g, j));
-      this.#finish(params, fs);
+      const values: TF.Scalar[] = [];
+      try {
+        fs.forEach((g, j) => values.push(this.#row(params, g, j)));
+        this.#finish(params, fs);
+      } catch (err) {
+        tf.dispose(values);
+        throw err;
+      }
       value = values.length === 1 ? values[0] : tf.tidy(() => tf.div(tf.addN(values), values.length) as TF.Scalar);
       if (values.length > 1) tf.dispose(values);
     }
@@ -275,7 +281,10 @@ export abstract class NativeOptimizer extends tf.Optimizer {
         outs.push(train(part)); // calls minimize(), which evaluates this slice at θ (#slice)
         start += size;
       }
-      this.#finish(this.#params as Params, this.#slices);
+      if (this.#slices.length > 0) this.#finish(this.#params as Params, this.#slices);
+    } catch (err) {
+      outs.forEach((o) => tf.dispose(o));
+      throw err;
     } finally {
       this.#slices = null;
       parts.forEach((p) => tf.dispose(p.filter((x) => x != null)));

@@ -186,7 +186,7 @@ export class Params {
       if (!this.#probe || this.#probe.buffer !== point) {
         this.#disposeProbe();
         const tensors = this.slots.map((s) => this.#aliased(point, s));
-        if (tensors.some((t) => t === null)) throw new Error('vsgd-fd/tfjs: the cpu backend copied the probe point'); // #aliased held for θ
+        if (tensors.some((t) => t === null)) throw new Error('vsgd-fd/tfjs: the cpu backend copied the probe point instead of keeping it');
         this.#probe = { buffer: point, tensors: tensors as TF.Tensor[] };
       }
       this.slots.forEach((s, i) => s.variable.assign((this.#probe as { tensors: TF.Tensor[] }).tensors[i]));
