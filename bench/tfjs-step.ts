@@ -1,4 +1,4 @@
-// npm run bench:tfjs [-- --reps 15 --steps 10 --backends wasm,cpu --out report/tfjs-step.json]
+// npm run bench:tfjs [-- --reps 10 --steps 5 --backends wasm,cpu --out report/tfjs-step.json]
 // Where the time of one training step of the MNIST MLP (784-256-128-10, d = 235,146, batch 128)
 // goes, with vsgd-fd/tfjs's VSGDfdOptimizer against tfjs's own Adam on the same backend. The
 // optimizers take turns (`steps` steps each, `reps` rounds, the order rotated every round) on their
@@ -17,13 +17,13 @@ import { AdamOptimizer, VSGDfdOptimizer } from '../lib/tfjs/index.ts';
 
 const { values: opt } = parseArgs({
   options: {
-    reps: { type: 'string', default: '15' },
-    steps: { type: 'string', default: '10' },
+    reps: { type: 'string', default: '10' },
+    steps: { type: 'string', default: '5' },
     backends: { type: 'string', default: 'wasm,cpu' },
     out: { type: 'string', default: 'report/tfjs-step.json' },
   },
 });
-const REPS = Number(opt.reps), STEPS = Number(opt.steps), WARM = 30, BATCH = 128;
+const REPS = Number(opt.reps), STEPS = Number(opt.steps), WARM = 12, BATCH = 128;
 const PARTS = ['evaluate', 'probeEvaluate', 'gather', 'write', 'update', 'optimizer'] as const;
 type Part = (typeof PARTS)[number];
 
