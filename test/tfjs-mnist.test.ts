@@ -93,3 +93,18 @@ test.serial('the study keeps each finished run and does not repeat it', async (t
   t.true(stages.some((s) => s.endsWith('done before')));
   t.deepEqual(studyPng(again).subarray(1, 4).toString(), 'PNG');
 });
+
+test.serial('bench:tfjs runs and writes its medians (speed is claimed in docs/tfjs.md from a full run, not here)', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-bench-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'step.json');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/tfjs-step.ts', '--reps', '1', '--steps', '1', '--backends', 'wasm', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  t.is(r.status, 0, r.stderr);
+  const j = JSON.parse(fs.readFileSync(out, 'utf8'));
+  t.is(j.results[0].backend, 'wasm');
+  const rows = j.results[0].rows as { name: string; evaluate: number; probeEvaluate: number; optimizer: number }[];
+  t.deepEqual(rows.map((x) => x.name), ['tfjs Adam', 'vSGD-fd', 'vSGD-fd, 1 thread', 'vsgd-fd Adam, 1 thread', 'vSGD-fd, 8 microbatches']);
+  for (const x of rows) t.true(x.evaluate > 0 && x.optimizer > 0, x.name);
+  t.true(rows[1].probeEvaluate > 0 && rows[0].probeEvaluate === 0);
+  t.regex(r.stdout, /\| tfjs Adam \|/);
+});
