@@ -1,4 +1,4 @@
-// npm run bench:tfjs [-- --reps 10 --steps 5 --backends wasm,cpu --out report/tfjs-step.json]
+// npm run bench:tfjs [-- --reps 10 --steps 5 --warm 12 --backends wasm,cpu --out report/tfjs-step.json]
 // Where the time of one training step of the MNIST MLP (784-256-128-10, d = 235,146, batch 128)
 // goes, with vsgd-fd/tfjs's VSGDfdOptimizer against tfjs's own Adam on the same backend. The
 // optimizers take turns (`steps` steps each, `reps` rounds, the order rotated every round) on their
@@ -19,11 +19,12 @@ const { values: opt } = parseArgs({
   options: {
     reps: { type: 'string', default: '10' },
     steps: { type: 'string', default: '5' },
+    warm: { type: 'string', default: '12' }, // past vSGD-fd's bootstrap
     backends: { type: 'string', default: 'wasm,cpu' },
     out: { type: 'string', default: 'report/tfjs-step.json' },
   },
 });
-const REPS = Number(opt.reps), STEPS = Number(opt.steps), WARM = 12, BATCH = 128;
+const REPS = Number(opt.reps), STEPS = Number(opt.steps), WARM = Number(opt.warm), BATCH = 128;
 const PARTS = ['evaluate', 'probeEvaluate', 'gather', 'write', 'update', 'optimizer'] as const;
 type Part = (typeof PARTS)[number];
 
@@ -75,7 +76,7 @@ async function bench(backend: TfBackend) {
     };
     return { c, model, o, times, step, setTiming: (on: boolean) => (timing = on) };
   });
-  for (const r of runs) await r.step(WARM); // past vSGD-fd's bootstrap; tfjs's kernels warm
+  for (const r of runs) await r.step(WARM); // tfjs's kernels warm too
   for (let rep = 0; rep < REPS; rep++) {
     for (let j = 0; j < runs.length; j++) {
       const r = runs[(j + rep) % runs.length];

@@ -98,7 +98,7 @@ test.serial('bench:tfjs runs and writes its medians (speed is claimed in docs/tf
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-bench-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const out = path.join(dir, 'step.json');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/tfjs-step.ts', '--reps', '1', '--steps', '1', '--backends', 'wasm', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/tfjs-step.ts', '--reps', '1', '--steps', '1', '--warm', '1', '--backends', 'wasm', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
   t.is(r.status, 0, r.stderr);
   const j = JSON.parse(fs.readFileSync(out, 'utf8'));
   t.is(j.results[0].backend, 'wasm');
