@@ -183,10 +183,10 @@ interface TrainFlags {
 
 const NAMES: Record<SpamAlgo, string> = { vsgdfd: 'vSGD-fd', sgd: 'SGD', adagrad: 'AdaGrad', adam: 'Adam' };
 
-// `train mnist --tfjs`: a TensorFlow.js model (lib/experiments/tfjs-mnist.ts, which loads tfjs).
+// `train mnist --tfjs`: a TensorFlow.js model (lib/experiments/tfjs-study.ts, which loads tfjs).
 async function trainTfjs(f: TrainFlags, cmd: Command): Promise<void> {
   const given = (name: string) => cmd.getOptionValueSource(name) !== 'default';
-  const { tfjsCommand } = await import('./experiments/tfjs-mnist');
+  const { tfjsCommand } = await import('./experiments/tfjs-study');
   await interruptible('train', f.progress ?? true, 'train: interrupted (finished study runs are kept)', (progress, signal) =>
     tfjsCommand({
       ...f, batchSize: given('minibatch') ? f.minibatch : 128, out: given('out') ? f.out : 'report/tfjs-mnist',

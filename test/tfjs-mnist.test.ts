@@ -8,7 +8,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import test from 'ava';
 import { loadMnist } from '../lib/data/mnist.ts';
-import { buildModel, studyPng, TFJS_STUDY, tfjsStudy, useBackend } from '../lib/experiments/tfjs-mnist.ts';
+import { buildModel, useBackend } from '../lib/experiments/tfjs-mnist.ts';
+import { studyPng, TFJS_STUDY, tfjsStudy } from '../lib/experiments/tfjs-study.ts';
 import { VSGDfdOptimizer } from '../lib/tfjs/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
