@@ -4,6 +4,7 @@
 import { type Optimizer as Native, type StepInfo } from '../index';
 import { Draws, sideEffectFree } from './agree';
 import { type Mode, Params } from './params';
+import { packBytes, packShapes, SHAPES, STATE, unpackBytes, unpackShapes } from './state';
 import { tf, type TF } from './tf';
 
 /** Milliseconds spent in each part of the last step. */
@@ -44,8 +45,6 @@ type Config = Record<string, number | string | boolean>;
 type Probing = Native & { probe(grads?: Float32Array): Float32Array };
 type TrainFunction = (data: TF.Tensor[]) => TF.Scalar[];
 
-const STATE = 'vsgd-fd/state';
-const SHAPES = 'vsgd-fd/shapes';
 const now = () => performance.now();
 
 export abstract class NativeOptimizer extends tf.Optimizer {
@@ -368,33 +367,4 @@ export abstract class NativeOptimizer extends tf.Optimizer {
   #guard(): void {
     if (this.#disposed) throw new Error(`${this.getClassName()}: this optimizer was disposed`);
   }
-}
-
-// Bytes as an int32 tensor [byteLength, words...]: int32 survives every weights format bit for bit.
-function packBytes(bytes: Uint8Array): TF.Tensor {
-  const words = new Int32Array(1 + Math.ceil(bytes.length / 4));
-  words[0] = bytes.length;
-  new Uint8Array(words.buffer, 4).set(bytes);
-  return tf.tensor1d(words, 'int32');
-}
-
-function unpackBytes(words: Int32Array): Uint8Array {
-  const n = words[0];
-  if (!(n >= 0 && n <= (words.length - 1) * 4)) throw new Error(`vsgd-fd/tfjs: '${STATE}' is not a saved state (length ${n})`);
-  return new Uint8Array(words.buffer, words.byteOffset + 4, n).slice();
-}
-
-function packShapes(shapes: number[][]): TF.Tensor {
-  return tf.tensor1d([shapes.length, ...shapes.flatMap((s) => [s.length, ...s])], 'int32');
-}
-
-function unpackShapes(words: Int32Array): number[][] {
-  const out: number[][] = [];
-  let i = 1;
-  for (let k = 0; k < words[0]; k++) {
-    const rank = words[i++];
-    out.push(Array.from(words.subarray(i, i + rank)));
-    i += rank;
-  }
-  return out;
 }
