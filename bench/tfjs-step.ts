@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../lib/data/mnist.ts';
 import { buildModel, type TfBackend, useBackend } from '../lib/experiments/tfjs-mnist.ts';
 import { AdamOptimizer, VSGDfdOptimizer } from '../lib/tfjs/index.ts';
+import { othersMeter } from './timing.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -93,9 +94,12 @@ async function bench(backend: TfBackend) {
 
 async function main(): Promise<void> {
   const start = performance.now();
+  const others = othersMeter();
   const results = [];
   for (const b of (opt.backends as string).split(',') as TfBackend[]) results.push(await bench(b));
-  const lines = [`steps of the MNIST MLP (d = 235,146, batch ${BATCH}); medians of ${REPS}×${STEPS} steps each, milliseconds`, ''];
+  const busy = others();
+  const lines = [`steps of the MNIST MLP (d = 235,146, batch ${BATCH}); medians of ${REPS}×${STEPS} steps each, milliseconds; ` +
+    `other processes kept ${(100 * busy).toFixed(0)} % of the CPUs busy meanwhile`, ''];
   for (const { backend, rows } of results) {
     const adam = rows[0].optimizer;
     lines.push(`${backend} backend:`, '| optimizer | gradients at θ | gradients at θ+δ | optimizer step | of which gather / write / update | step ÷ tfjs Adam\'s |', '|---|---|---|---|---|---|');
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
   lines.push(`${seconds.toFixed(0)} s`);
   console.log(lines.join('\n'));
   fs.mkdirSync(path.dirname(opt.out as string), { recursive: true });
-  fs.writeFileSync(opt.out as string, `${JSON.stringify({ command: `npm run bench:tfjs -- ${process.argv.slice(2).join(' ')}`.trim(), reps: REPS, steps: STEPS, batch: BATCH, seconds, results }, null, 1)}\n`);
+  fs.writeFileSync(opt.out as string, `${JSON.stringify({ command: `npm run bench:tfjs -- ${process.argv.slice(2).join(' ')}`.trim(), reps: REPS, steps: STEPS, batch: BATCH, seconds, othersBusy: busy, results }, null, 1)}\n`);
 }
 
 main().catch((err: unknown) => {
