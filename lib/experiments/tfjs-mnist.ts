@@ -181,7 +181,8 @@ function layerStates(opt: VSGDfdOptimizer): LayerState[] {
   });
 }
 
-const SKIP = 20; // warm-up steps (and vSGD-fd's bootstrap) left out of the step timings
+/** warm-up steps (and vSGD-fd's bootstrap) left out of the step timings */
+export const SKIP = 20;
 
 /** Trains one model; `progress(done, total)` counts batches. */
 export async function trainTfjs(o: TfRunOptions, data: MnistData, progress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<TfRunResult> {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadMnist } from '../data/mnist';
 import { Panel, figureCanvas, legend, png } from './plot';
 import {
-  DEFAULT_LR, NAMES, TFJS_ALGOS, type TfAlgo, type TfBackend, type TfModel, type TfRunOptions, type TfRunResult, trainTfjs,
+  DEFAULT_LR, NAMES, SKIP, TFJS_ALGOS, type TfAlgo, type TfBackend, type TfModel, type TfRunOptions, type TfRunResult, trainTfjs,
 } from './tfjs-mnist';
 
 /** The comparison of docs/tfjs.md. */
@@ -162,7 +162,7 @@ export async function tfjsCommand(c: TfCommand, progress: Progress, signal: Abor
   const lines = [`mnist (tfjs, ${c.backend} backend): ${c.model === 'mlp' ? '784-256-128-10 MLP' : 'small CNN'}, d = ${r.d}, ${NAMES[run.algorithm]} (${how}), batch ${c.batchSize}, ${data.train.count} train / ${data.test.count} held-out digits`];
   for (const e of r.epochs) lines.push(`  epoch ${e.epoch}: held-out accuracy ${pct(e.accuracy)}, log-loss ${e.logLoss.toFixed(4)}, ${e.seconds.toFixed(1)} s`);
   const s = r.step;
-  lines.push(`per step (medians): gradients ${s.evaluate.toFixed(2)} ms${s.probeEvaluate ? `, gradients at the probe point ${s.probeEvaluate.toFixed(2)} ms` : ''}, optimizer ${s.optimizer.toFixed(3)} ms`);
+  if (s.steps > SKIP) lines.push(`per step (medians): gradients ${s.evaluate.toFixed(2)} ms${s.probeEvaluate ? `, gradients at the probe point ${s.probeEvaluate.toFixed(2)} ms` : ''}, optimizer ${s.optimizer.toFixed(3)} ms`);
   console.log(lines.join('\n'));
 }
 
