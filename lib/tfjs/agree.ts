@@ -48,13 +48,17 @@ export class Draws {
   }
 }
 
-/** Runs fn and undoes its writes to the registered variables outside `own`; disposes what it keeps. */
+/** Runs fn and undoes its writes to variables outside `own`; disposes the tensors it keeps. */
 export function sideEffectFree<T>(fn: () => T, own: ReadonlySet<TF.Variable>): T {
-  const engine = tf.engine() as unknown as { keep: <S extends TF.Tensor>(t: S) => S; registeredVariables: Record<string, TF.Variable> };
-  const saved: [TF.Variable, TF.Tensor][] = [];
-  for (const v of Object.values(engine.registeredVariables)) {
-    if (!own.has(v)) saved.push([v, tf.keep(tf.clone(v))]); // a clone shares the data: no copy
-  }
+  const engine = tf.engine() as unknown as { keep: <S extends TF.Tensor>(t: S) => S };
+  const proto = tf.Variable.prototype;
+  const assign = proto.assign;
+  // a variable's value before its first write here (a clone holds its data: assign() would free it)
+  const before = new Map<TF.Variable, TF.Tensor>();
+  proto.assign = function (this: TF.Variable, value: TF.Tensor) {
+    if (!own.has(this) && !before.has(this)) before.set(this, tf.keep(tf.clone(this)));
+    return assign.call(this, value);
+  };
   const kept: TF.Tensor[] = [];
   const keep = engine.keep;
   engine.keep = <S extends TF.Tensor>(t: S): S => {
@@ -64,10 +68,11 @@ export function sideEffectFree<T>(fn: () => T, own: ReadonlySet<TF.Variable>): T
   try {
     return fn();
   } finally {
+    proto.assign = assign;
     engine.keep = keep;
-    for (const [v, before] of saved) {
-      if (!v.isDisposed && v.dataId !== before.dataId) v.assign(before);
-      before.dispose();
+    for (const [v, value] of before) {
+      if (!v.isDisposed) v.assign(value);
+      value.dispose();
     }
     for (const t of kept) t.dispose();
   }
