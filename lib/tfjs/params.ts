@@ -103,7 +103,8 @@ export class Params {
   }
 
   #write(v: Variable, values: Float32Array): void {
-    const t = tf.tensor(values.slice(), v.shape, 'float32');
+    // wasm copies into its heap at once; other backends may keep the array they are given
+    const t = tf.tensor(this.#heap ? values : values.slice(), v.shape, 'float32');
     v.assign(t);
     t.dispose();
   }
