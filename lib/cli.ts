@@ -11,6 +11,7 @@ import { canvasModule } from './experiments/plot';
 import { type Results, reportFiles, resultsJson, showGain, writeReport } from './experiments/report';
 import { figure3 } from './experiments/reweight';
 import { comparisonPng, type Rule, SPAM_ALGOS, type SpamAlgo, STUDY, study, sweepPng, sweepTable, train } from './experiments/spam';
+import { optional } from './optional';
 import { LOSSES, type LossName } from './problems/elementary';
 import { loadSpam } from './problems/spam';
 
@@ -186,6 +187,8 @@ const NAMES: Record<SpamAlgo, string> = { vsgdfd: 'vSGD-fd', sgd: 'SGD', adagrad
 // `train mnist --tfjs`: a TensorFlow.js model (lib/experiments/tfjs-study.ts, which loads tfjs).
 async function trainTfjs(f: TrainFlags, cmd: Command): Promise<void> {
   const given = (name: string) => cmd.getOptionValueSource(name) !== 'default';
+  optional('@tensorflow/tfjs', 'train mnist --tfjs');
+  if (f.study) canvasModule(); // the figure needs it: say so before the runs
   const { tfjsCommand } = await import('./experiments/tfjs-study');
   await interruptible('train', f.progress ?? true, 'train: interrupted (finished study runs are kept)', (progress, signal) =>
     tfjsCommand({

@@ -3,8 +3,9 @@
 // initial weights in the same batch order; held-out accuracy and log-loss after every epoch, and
 // where the time of a step goes. The comparison and the command are in tfjs-study.ts.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { type MnistData, type MnistSet } from '../data/mnist';
+import type { VSGDfdState } from '../index';
+import { optional } from '../optional';
 import { rng } from '../problems/random';
 import { VSGDfdOptimizer } from '../tfjs';
 import { Interrupted } from './elementary';
@@ -89,6 +90,7 @@ export interface TfRunResult {
 }
 
 export async function useBackend(name: TfBackend): Promise<void> {
+  if (name === 'wasm') optional('@tensorflow/tfjs-backend-wasm', "tfjs's wasm backend"); // registers it
   tf.enableProdMode(); // no console advice from tfjs in the middle of a progress bar
   if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} did not initialize`);
   await tf.ready();
@@ -168,7 +170,7 @@ const quantile = (xs: Float32Array, q: number) => {
 };
 
 function layerStates(opt: VSGDfdOptimizer): LayerState[] {
-  const st = (opt.native as NonNullable<VSGDfdOptimizer['native']>).state;
+  const st = (opt.native as NonNullable<VSGDfdOptimizer['native']>).state as VSGDfdState;
   return (opt.params as NonNullable<VSGDfdOptimizer['params']>).slots.map((s) => {
     const part = (a: Float32Array) => a.subarray(s.offset, s.offset + s.size);
     const [eta, g, v, h, vh] = [st.eta, st.g, st.v, st.h, st.vh].map(part);

@@ -42,7 +42,8 @@ type NativeClass = {
 };
 type NamedTensor = { name: string; tensor: TF.Tensor };
 type Config = Record<string, number | string | boolean>;
-type Probing = Native & { probe(grads?: Float32Array): Float32Array };
+// vSGD-fd: a probe point, and update() with the shifted rows
+type Probing = Native & { probe(grads?: Float32Array): Float32Array; update(grads: Float32Array, shifted?: Float32Array): StepInfo };
 type TrainFunction = (data: TF.Tensor[]) => TF.Scalar[];
 
 const now = () => performance.now();
@@ -237,7 +238,7 @@ export abstract class NativeOptimizer extends tf.Optimizer {
     const native = this.#native as Native;
     const d = params.theta.length;
     let t = now();
-    const info = curvature ? native.update(this.#rows.subarray(0, n * d), this.#shifted.subarray(0, n * d)) : native.update(this.#rows.subarray(0, n * d));
+    const info = curvature ? (native as Probing).update(this.#rows.subarray(0, n * d), this.#shifted.subarray(0, n * d)) : native.update(this.#rows.subarray(0, n * d));
     this.#times.update += now() - t;
     t = now();
     params.sync();
