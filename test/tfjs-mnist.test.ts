@@ -75,6 +75,14 @@ test.serial('bad combinations are refused with a message', (t) => {
   t.regex(c.stderr, /--microbatches is an option of vsgdfd/);
   const d = cli('--tfjs', '--backend', 'webgl');
   t.regex(d.stderr, /Allowed choices are wasm, cpu/);
+  // without tfjs installed the command says what to add
+  const block = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'no-tfjs-')), 'block.cjs');
+  t.teardown(() => fs.rmSync(path.dirname(block), { recursive: true, force: true }));
+  fs.writeFileSync(block, "const M = require('module'); const r = M._resolveFilename; M._resolveFilename = function (q, ...a) { " +
+    "if (q.startsWith('@tensorflow/')) { const e = new Error(`Cannot find module '${q}'`); e.code = 'MODULE_NOT_FOUND'; throw e; } return r.call(this, q, ...a); };");
+  const e = spawnSync(process.execPath, ['-r', block, '--import', 'tsx', path.join(ROOT, 'lib/cli.ts'), 'train', 'mnist', '--tfjs', '--no-progress'], { cwd: ROOT, encoding: 'utf8' });
+  t.not(e.status, 0);
+  t.regex(e.stderr, /train mnist --tfjs needs the package @tensorflow\/tfjs.*npm install @tensorflow\/tfjs/);
 });
 
 test.serial('the study keeps each finished run and does not repeat it', async (t) => {
