@@ -11,6 +11,8 @@ import { canvasModule } from './experiments/plot';
 import { type Results, reportFiles, resultsJson, showGain, writeReport } from './experiments/report';
 import { figure3 } from './experiments/reweight';
 import { comparisonPng, type Rule, SPAM_ALGOS, type SpamAlgo, STUDY, study, sweepPng, sweepTable, train } from './experiments/spam';
+import { MNIST_ALGOS } from './experiments/mnist';
+import { type MnistFlags, mnistCommand } from './experiments/mnist-cli';
 import { LOSSES, type LossName } from './problems/elementary';
 import { loadSpam } from './problems/spam';
 
@@ -160,8 +162,8 @@ function printSummary(r: Results, out: string): void {
 
 interface TrainFlags {
   algorithm: SpamAlgo;
-  sparsity: Rule;
-  minibatch: number;
+  sparsity?: Rule;
+  minibatch?: number;
   epochs: number;
   bits?: number;
   counts: 'binary' | 'log';
@@ -171,13 +173,15 @@ interface TrainFlags {
   seed: number;
   json?: boolean;
   study?: boolean;
-  out: string;
+  out?: string;
   progress?: boolean;
 }
 
 const NAMES: Record<SpamAlgo, string> = { vsgdfd: 'vSGD-fd', sgd: 'SGD', adagrad: 'AdaGrad', adam: 'Adam' };
 
-async function trainSpam(f: TrainFlags): Promise<void> {
+async function trainSpam(flags: TrainFlags): Promise<void> {
+  if (!(SPAM_ALGOS as readonly string[]).includes(flags.algorithm)) throw new Error(`spam takes --algorithm ${SPAM_ALGOS.join(', ')}, not ${flags.algorithm}`);
+  const f = { ...flags, sparsity: flags.sparsity ?? 'instance', minibatch: flags.minibatch ?? 1, out: flags.out ?? 'report/spam' };
   await interruptible('train', f.progress ?? true, 'train: interrupted', async (progress, signal) => {
     const loadStart = performance.now();
     // the study's baselines take dense rows, hence its smaller default hash
@@ -211,7 +215,13 @@ async function trainSpam(f: TrainFlags): Promise<void> {
   });
 }
 
-async function spamStudy(f: TrainFlags, data: ReturnType<typeof loadSpam>, progress: Reporter, signal: AbortSignal): Promise<void> {
+async function trainMnist(f: MnistFlags & { progress?: boolean }): Promise<void> {
+  await interruptible('train', f.progress ?? true, f.study ? 'train: interrupted; the finished runs are kept in the study file' : 'train: interrupted', async (progress, signal) => {
+    console.log(await mnistCommand({ ...f, out: f.out ?? 'report/mnist' }, progress, signal));
+  });
+}
+
+async function spamStudy(f: TrainFlags & { out: string }, data: ReturnType<typeof loadSpam>, progress: Reporter, signal: AbortSignal): Promise<void> {
   const start = performance.now();
   progress.start(1);
   const r = await study(data, STUDY, (done, total, stage) => progress.update(done / total, stage), signal);
@@ -258,10 +268,10 @@ export function program(): Command {
     .action(async (flags: SimulateFlags) => simulate(flags));
   p.command('train')
     .description('train on a real workload and print held-out accuracy and log-loss (docs/spam.md)')
-    .argument('<problem>', 'the workload: spam (SpamAssassin corpus, hashed bag of words, logistic regression)', names(['spam'] as const))
-    .addOption(new Option('--algorithm <name>', 'optimizer').choices(SPAM_ALGOS).default('vsgdfd'))
-    .addOption(new Option('--sparsity <rule>', "vSGD-fd's rates: instance and global take sparse rows, none dense ones").choices(['instance', 'global', 'none']).default('instance'))
-    .option('-n, --minibatch <k>', 'samples per update', integer(1), 1)
+    .argument('<problem>', 'the workload: spam (SpamAssassin corpus, hashed bag of words, logistic regression) or mnist (a ReLU MLP on MNIST, docs/mnist.md)', names(['spam', 'mnist'] as const))
+    .addOption(new Option('--algorithm <name>', 'optimizer (momentum: mnist only)').choices(MNIST_ALGOS).default('vsgdfd'))
+    .addOption(new Option('--sparsity <rule>', "vSGD-fd's rates (spam: instance and global take sparse rows, none dense ones; default instance; mnist: the optimizer's default)").choices(['instance', 'global', 'none']))
+    .option('-n, --minibatch <k>', 'samples per update (default: spam 1, mnist 32)', integer(1))
     .option('--epochs <k>', 'passes over the training set', integer(1), 5)
     .option('--bits <k>', 'hashed features: 2^bits, plus a bias (default 18; 14 with --study)', integer(4))
     .addOption(new Option('--counts <kind>', 'feature values before L2 normalization').choices(['binary', 'log']).default('binary'))
@@ -272,12 +282,19 @@ export function program(): Command {
     })
     .option('--bootstrap <k>', "vSGD-fd's bootstrap (default 10)", integer(1))
     .addOption(new Option('--probe <kind>', "vSGD-fd's shifted values: joint (the probe point, as the paper) or diagonal (each entry's own coordinate shifted alone; an experiment)").choices(['joint', 'diagonal']).default('joint'))
-    .option('--seed <k>', 'seed of the sample order (the 80/20 split is fixed)', seedArg, 1)
+    .option('--hidden <list>', 'mnist: hidden layer sizes', numbers((x) => Number.isInteger(x) && x >= 1, 'positive integers'), [256, 128])
+    .option('--momentum <mu>', 'mnist: μ of momentum SGD (default 0.9)', (v: string) => {
+      const x = Number(v);
+      if (!(x >= 0 && x < 1)) throw new InvalidArgumentError('expected a number in [0, 1)');
+      return x;
+    })
+    .option('--train-size <k>', 'mnist: training digits used, from the start of the set (default all 60,000)', integer(1))
+    .option('--seed <k>', 'seed of the sample order (spam: the 80/20 split is fixed; mnist: the initial weights are fixed)', seedArg, 1)
     .option('--json', 'print one JSON object')
     .option('--study', 'instead: vSGD-fd against the baselines over their rate grids, and samples to target as n grows; writes figures')
-    .option('-o, --out <dir>', 'folder for the study\'s figures and spam-study.json', 'report/spam')
+    .option('-o, --out <dir>', 'folder for the study\'s figures and numbers (spam-study.json, mnist-study.json: an interrupted mnist study resumes from it; default report/spam, report/mnist)')
     .addOption(new Option('--no-progress', 'no progress output'))
-    .action(async (_problem: string[], flags: TrainFlags) => trainSpam(flags));
+    .action(async (problem: string[], flags: TrainFlags & MnistFlags) => (problem[0] === 'mnist' ? trainMnist(flags) : trainSpam(flags)));
   return p;
 }
 
