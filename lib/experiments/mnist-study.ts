@@ -23,10 +23,10 @@ export interface MnistStudyOptions {
 export const MNIST_STUDY: MnistStudyOptions = {
   hidden: [256, 128], minibatch: 32, epochs: 5, seed: 1,
   grids: {
-    sgd: [0.03, 0.1, 0.3, 1],
-    momentum: [0.003, 0.01, 0.03, 0.1],
-    adagrad: [0.003, 0.01, 0.03, 0.1],
-    adam: [0.0001, 0.0003, 0.001, 0.003],
+    sgd: [0.03, 0.1, 0.3],
+    momentum: [0.003, 0.01, 0.03],
+    adagrad: [0.01, 0.03, 0.1],
+    adam: [0.0003, 0.001, 0.003],
   },
   vsgd: {
     "variant 'paper'": { vsgd: { variant: 'paper' } },
@@ -40,22 +40,26 @@ const NAMES: Record<MnistAlgo, string> = { vsgdfd: 'vSGD-fd', sgd: 'SGD', moment
 
 export interface StudyRun { key: string; label: string; options: MnistTrainOptions }
 
-/** The runs of a study, each with a key that names its options (the resume key): the baselines'
- * grids, then vSGD-fd, then the runs at the second minibatch size. */
+// A run's key: its options, in a fixed order, so that a study with other grids reuses the runs
+// it shares with an earlier one.
+const keyOf = (o: MnistTrainOptions) => JSON.stringify(Object.keys(o).sort().map((k) => [k, o[k as keyof MnistTrainOptions]]));
+
+/** The runs of a study: the baselines' grids, then vSGD-fd, then the runs at the second minibatch
+ * size. */
 export function studyRuns(o: MnistStudyOptions): StudyRun[] {
   const common = { hidden: o.hidden, minibatch: o.minibatch, epochs: o.epochs, seed: o.seed, diagnose: true };
-  const runs: StudyRun[] = [];
+  const runs: Omit<StudyRun, 'key'>[] = [];
   for (const algorithm of ['sgd', 'momentum', 'adagrad', 'adam'] as const) {
-    for (const lr of o.grids[algorithm]) runs.push({ key: `${algorithm} ${lr}`, label: `${NAMES[algorithm]} η₀=${lr}`, options: { ...common, algorithm, lr } });
+    for (const lr of o.grids[algorithm]) runs.push({ label: `${NAMES[algorithm]} η₀=${lr}`, options: { ...common, algorithm, lr } });
   }
-  runs.push({ key: 'vsgdfd', label: 'vSGD-fd (defaults)', options: { ...common, algorithm: 'vsgdfd' } });
-  for (const [label, extra] of Object.entries(o.vsgd)) runs.push({ key: `vsgdfd ${label}`, label: `vSGD-fd ${label}`, options: { ...common, algorithm: 'vsgdfd', ...extra } });
+  runs.push({ label: 'vSGD-fd (defaults)', options: { ...common, algorithm: 'vsgdfd' } });
+  for (const [label, extra] of Object.entries(o.vsgd)) runs.push({ label: `vSGD-fd ${label}`, options: { ...common, algorithm: 'vsgdfd', ...extra } });
   if (o.checkMinibatch) {
     const n = o.checkMinibatch;
-    runs.push({ key: `adam 0.001 n=${n}`, label: `Adam η₀=0.001, n = ${n}`, options: { ...common, minibatch: n, algorithm: 'adam', lr: 0.001 } });
-    runs.push({ key: `vsgdfd n=${n}`, label: `vSGD-fd (defaults), n = ${n}`, options: { ...common, minibatch: n, algorithm: 'vsgdfd' } });
+    runs.push({ label: `Adam η₀=0.001, n = ${n}`, options: { ...common, minibatch: n, algorithm: 'adam', lr: 0.001 } });
+    runs.push({ label: `vSGD-fd (defaults), n = ${n}`, options: { ...common, minibatch: n, algorithm: 'vsgdfd' } });
   }
-  return runs;
+  return runs.map((r) => ({ ...r, key: keyOf(r.options) }));
 }
 
 export interface StudyFile {
@@ -64,15 +68,16 @@ export interface StudyFile {
   runs: Record<string, MnistResult>;
 }
 
-/** Reads a study file written for the same options, or starts an empty one. */
+/** Reads a study file and keeps the runs these options share with it, or starts an empty one. */
 export function readStudy(file: string, o: MnistStudyOptions): StudyFile {
+  const runs: Record<string, MnistResult> = {};
   try {
     const s = JSON.parse(fs.readFileSync(file, 'utf8')) as StudyFile;
-    if (JSON.stringify(s.options) === JSON.stringify(o) && s.runs && typeof s.runs === 'object') return s;
+    for (const r of studyRuns(o)) if (s.runs?.[r.key]) runs[r.key] = s.runs[r.key];
   } catch {
     // absent or unreadable: start afresh
   }
-  return { options: o, runs: {} };
+  return { options: o, runs };
 }
 
 function writeAtomic(file: string, data: string | Buffer): void {
@@ -104,7 +109,7 @@ const COLORS: Record<string, string> = { vsgdfd: '#2ca02c', paper: '#8c564b', sg
 export function bestOf(s: StudyFile, algorithm: Exclude<MnistAlgo, 'vsgdfd'>): { lr: number; run: MnistResult } | null {
   let best: { lr: number; run: MnistResult } | null = null;
   for (const lr of s.options.grids[algorithm]) {
-    const run = s.runs[`${algorithm} ${lr}`];
+    const run = s.runs[keyOf({ hidden: s.options.hidden, minibatch: s.options.minibatch, epochs: s.options.epochs, seed: s.options.seed, diagnose: true, algorithm, lr })];
     if (!run) continue;
     if (!best || run.accuracy > best.run.accuracy || (run.accuracy === best.run.accuracy && run.logLoss < best.run.logLoss)) best = { lr, run };
   }
@@ -133,7 +138,6 @@ export function studyTables(s: StudyFile): string {
       if (x && x.minibatch === o.checkMinibatch) lines.push(`| ${r.label} | ${pct(x.accuracy)} | ${x.logLoss.toFixed(4)} | ${x.seconds.toFixed(0)} |`);
     }
   }
-  const diag = s.runs.vsgdfd?.diagnostics;
   for (const r of studyRuns(o).filter((x) => x.options.algorithm === 'vsgdfd' && x.options.minibatch === o.minibatch)) {
     const d = s.runs[r.key]?.diagnostics;
     if (!d) continue;
@@ -144,7 +148,6 @@ export function studyTables(s: StudyFile): string {
         `${L.gradientSnr.toExponential(1)} | ${L.curvatureSteadiness.toExponential(1)} | ${L.memory.toFixed(0)} | ${L.step.toExponential(1)} |`);
     }
   }
-  void diag;
   return lines.join('\n');
 }
 
@@ -165,7 +168,8 @@ export function studyPng(s: StudyFile): Buffer {
   const left = new Panel(ctx, 80, 40, 340, 330, { min: lo, max: hi, log: true, label: 'η₀', ticks: decades, format: (v) => (v >= 1 ? String(v) : `1e${Math.round(Math.log10(v))}`) }, yAxis);
   left.frame(`after ${o.epochs} epochs, n = ${o.minibatch}`);
   for (const a of ['sgd', 'momentum', 'adagrad', 'adam'] as const) {
-    const pts = o.grids[a].map((lr) => [lr, s.runs[`${a} ${lr}`]] as const).filter(([, r]) => r);
+    const byLr = new Map(studyRuns(o).filter((r) => r.options.algorithm === a && r.options.minibatch === o.minibatch).map((r) => [r.options.lr as number, s.runs[r.key]]));
+    const pts = o.grids[a].map((lr) => [lr, byLr.get(lr)] as const).filter(([, r]) => r);
     const ys = pts.map(([, r]) => Math.min(err(r as MnistResult), ymax));
     left.line(pts.map(([lr]) => lr), ys, COLORS[a]);
     pts.forEach(([lr], k) => left.dot(lr, ys[k], COLORS[a]));
