@@ -169,6 +169,7 @@ interface TrainFlags {
   counts: 'binary' | 'log';
   lr?: number;
   bootstrap?: number;
+  variant?: 'signed' | 'paper';
   probe: 'joint' | 'diagonal';
   seed: number;
   json?: boolean;
@@ -189,13 +190,13 @@ async function trainSpam(flags: TrainFlags): Promise<void> {
     const loadSeconds = (performance.now() - loadStart) / 1000;
     if (f.study) return await spamStudy(f, data, progress, signal);
     const algo = f.algorithm;
-    const vsgd = { sparsity: f.sparsity, probe: f.probe, diagnose: true, ...(f.bootstrap ? { vsgd: { bootstrap: f.bootstrap } } : {}) };
+    const vsgd = { sparsity: f.sparsity, probe: f.probe, diagnose: true, vsgd: { ...(f.bootstrap ? { bootstrap: f.bootstrap } : {}), ...(f.variant ? { variant: f.variant } : {}) } };
     const run = { algorithm: algo, minibatch: f.minibatch, epochs: f.epochs, seed: f.seed, ...(algo === 'vsgdfd' ? vsgd : { lr: f.lr }) };
     progress.start(1);
     const r = await train(data, run, (done, total) => progress.update(done / total, `epoch ${Math.min(f.epochs, Math.floor((done / total) * f.epochs) + 1)}/${f.epochs}`), signal);
     progress.stop();
     const out = {
-      problem: 'spam', algorithm: algo, ...(algo === 'vsgdfd' ? { sparsity: f.sparsity, bootstrap: f.bootstrap ?? 10, probe: f.probe } : { lr: f.lr ?? null }), minibatch: f.minibatch, epochs: f.epochs,
+      problem: 'spam', algorithm: algo, ...(algo === 'vsgdfd' ? { variant: f.variant ?? 'signed', sparsity: f.sparsity, bootstrap: f.bootstrap ?? 10, probe: f.probe } : { lr: f.lr ?? null }), minibatch: f.minibatch, epochs: f.epochs,
       bits: data.bits, d: data.d, counts: f.counts, seed: f.seed, train: data.train.labels.length, test: data.test.labels.length,
       nnzPerRow: data.train.indices.length / data.train.labels.length,
       accuracy: r.accuracy, logLoss: r.logLoss, seconds: r.seconds, loadSeconds, samples: r.samples, steps: r.steps,
@@ -203,7 +204,7 @@ async function trainSpam(flags: TrainFlags): Promise<void> {
     };
     if (f.json) console.log(JSON.stringify(out));
     else {
-      const how = algo === 'vsgdfd' ? `sparsity '${f.sparsity}'` : `η₀ = ${f.lr ?? 'default'}`;
+      const how = algo === 'vsgdfd' ? `variant '${f.variant ?? 'signed'}', sparsity '${f.sparsity}'` : `η₀ = ${f.lr ?? 'default'}`;
       console.log(`spam: ${NAMES[algo]} (${how}), n = ${f.minibatch}, ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}, d = 2^${data.bits} + 1 (bias), ${out.train} train / ${out.test} held-out messages`);
       console.log(`held-out accuracy ${r.accuracy.toFixed(4)}, log-loss ${r.logLoss.toFixed(4)}; ${r.samples} samples in ${r.seconds.toFixed(1)} s (loading ${loadSeconds.toFixed(1)} s)`);
       const g = r.diagnostics;
@@ -281,6 +282,7 @@ export function program(): Command {
       return x;
     })
     .option('--bootstrap <k>', "vSGD-fd's bootstrap (default 10)", integer(1))
+    .addOption(new Option('--variant <name>', "vSGD-fd's method: signed (the default) or paper (as published; docs/algorithm.md)").choices(['signed', 'paper']))
     .addOption(new Option('--probe <kind>', "vSGD-fd's shifted values: joint (the probe point, as the paper) or diagonal (each entry's own coordinate shifted alone; an experiment)").choices(['joint', 'diagonal']).default('joint'))
     .option('--hidden <list>', 'mnist: hidden layer sizes', numbers((x) => Number.isInteger(x) && x >= 1, 'positive integers'), [256, 128])
     .option('--momentum <mu>', 'mnist: μ of momentum SGD (default 0.9)', (v: string) => {

@@ -76,10 +76,13 @@ test('`vsgd-fd train spam --json` prints one JSON object', (t) => {
   t.is(r.stderr, '');
   const j = JSON.parse(r.stdout);
   for (const k of ['accuracy', 'logLoss', 'seconds', 'loadSeconds']) t.is(typeof j[k], 'number', k);
-  t.like(j, { problem: 'spam', algorithm: 'vsgdfd', sparsity: 'instance', minibatch: 1, epochs: 1, bits: 12, d: 4097, train: 4837, test: 1209, samples: 4837 });
+  t.like(j, { problem: 'spam', algorithm: 'vsgdfd', variant: 'signed', sparsity: 'instance', minibatch: 1, epochs: 1, bits: 12, d: 4097, train: 4837, test: 1209, samples: 4837 });
   t.true(j.accuracy > 0.9);
   t.is(typeof j.diagnostics.moving, 'number');
-  const bad = cli('mnist');
+  const bad = cli('cifar');
   t.not(bad.status, 0);
-  t.regex(bad.stderr, /unknown mnist; known: spam/);
+  t.regex(bad.stderr, /unknown cifar; known: spam, mnist/);
+  const momentum = cli('spam', '--algorithm', 'momentum');
+  t.not(momentum.status, 0);
+  t.regex(momentum.stderr, /spam takes --algorithm vsgdfd, sgd, adagrad, adam, not momentum/);
 });

@@ -12,6 +12,8 @@ export interface MnistStudyOptions {
   minibatch: number;
   epochs: number;
   seed: number;
+  /** training digits used (default: all) */
+  trainSize?: number;
   /** η₀ grids of the baselines */
   grids: Record<Exclude<MnistAlgo, 'vsgdfd'>, number[]>;
   /** vSGD-fd settings besides its defaults: label → options */
@@ -47,7 +49,7 @@ const keyOf = (o: MnistTrainOptions) => JSON.stringify(Object.keys(o).sort().map
 /** The runs of a study: the baselines' grids, then vSGD-fd, then the runs at the second minibatch
  * size. */
 export function studyRuns(o: MnistStudyOptions): StudyRun[] {
-  const common = { hidden: o.hidden, minibatch: o.minibatch, epochs: o.epochs, seed: o.seed, diagnose: true };
+  const common = { hidden: o.hidden, minibatch: o.minibatch, epochs: o.epochs, seed: o.seed, diagnose: true, ...(o.trainSize ? { trainSize: o.trainSize } : {}) };
   const runs: Omit<StudyRun, 'key'>[] = [];
   for (const algorithm of ['sgd', 'momentum', 'adagrad', 'adam'] as const) {
     for (const lr of o.grids[algorithm]) runs.push({ label: `${NAMES[algorithm]} η₀=${lr}`, options: { ...common, algorithm, lr } });
@@ -109,7 +111,7 @@ const COLORS: Record<string, string> = { vsgdfd: '#2ca02c', paper: '#8c564b', sg
 export function bestOf(s: StudyFile, algorithm: Exclude<MnistAlgo, 'vsgdfd'>): { lr: number; run: MnistResult } | null {
   let best: { lr: number; run: MnistResult } | null = null;
   for (const lr of s.options.grids[algorithm]) {
-    const run = s.runs[keyOf({ hidden: s.options.hidden, minibatch: s.options.minibatch, epochs: s.options.epochs, seed: s.options.seed, diagnose: true, algorithm, lr })];
+    const run = s.runs[studyRuns(s.options).find((r) => r.options.algorithm === algorithm && r.options.lr === lr && r.options.minibatch === s.options.minibatch)?.key ?? ''];
     if (!run) continue;
     if (!best || run.accuracy > best.run.accuracy || (run.accuracy === best.run.accuracy && run.logLoss < best.run.logLoss)) best = { lr, run };
   }

@@ -33,6 +33,9 @@ export interface MnistTrainOptions {
   /** vSGD-fd: evaluate the shifted gradients at θ + z⊙δ with random signs z (an experiment
    * on top of the optimizer's probe point θ + δ; the finite difference uses |δ| either way) */
   signs?: boolean;
+  /** vSGD-fd with sparse rates: pass dense n × d rows instead of the CSR rows of their non-zero
+   * entries (the same numbers, more slowly; for tests) */
+  denseRows?: boolean;
   /** vSGD-fd: every step is multiplied by this (an experiment: how far the rates are off) */
   rateScale?: number;
   /** held-out evaluations per epoch (default 4) */
@@ -149,7 +152,7 @@ export async function train(data: MnistData, o: MnistTrainOptions, progress?: (d
   mlp.init(theta, o.initSeed ?? 1);
   const opt = make(o, theta);
   const vs = o.algorithm === 'vsgdfd' ? (opt as VSGDfd) : null;
-  const sparse = vs !== null && (vs.options.sparsity as string) !== 'none';
+  const sparse = vs !== null && (vs.options.sparsity as string) !== 'none' && !o.denseRows;
   const csr = sparse ? new SparseGrads(n) : null;
   const rows = vs && !sparse ? vs.rowBuffers() : null;
   const mean = vs ? null : new Float32Array(d);
