@@ -238,7 +238,7 @@ async function spamStudy(f: TrainFlags & { out: string }, data: ReturnType<typeo
     return;
   }
   const lines = [`comparison (d = ${r.d}, n = ${STUDY.minibatch}, ${STUDY.epochs} epochs, seed ${STUDY.seed}):`, '| algorithm | η₀ | accuracy | log-loss | seconds |', '|---|---|---|---|---|'];
-  for (const x of r.comparison) lines.push(`| ${NAMES[x.algorithm]} | ${x.lr ?? '-'} | ${x.accuracy.toFixed(4)} | ${x.logLoss.toFixed(4)} | ${x.seconds.toFixed(1)} |`);
+  for (const x of r.comparison) lines.push(`| ${NAMES[x.algorithm]}${x.variant === 'paper' ? " variant 'paper'" : ''} | ${x.lr ?? '-'} | ${x.accuracy.toFixed(4)} | ${x.logLoss.toFixed(4)} | ${x.seconds.toFixed(1)} |`);
   lines.push('', `samples to held-out log-loss ${STUDY.targets.join(' / ')} (mean of seeds ${STUDY.seeds.join(', ')}; - : not within ${STUDY.maxEpochs} epochs):`);
   lines.push(`| n | ${STUDY.rules.join(' | ')} |`, `|---|${STUDY.rules.map(() => '---|').join('')}`);
   const table = sweepTable(r);

@@ -105,7 +105,9 @@ export async function runStudy(data: MnistData, o: MnistStudyOptions, file: stri
   return study;
 }
 
-const COLORS: Record<string, string> = { vsgdfd: '#2ca02c', paper: '#8c564b', sgd: '#1f77b4', momentum: '#17becf', adagrad: '#ff7f0e', adam: '#9467bd' };
+const COLORS: Record<string, string> = { sgd: '#1f77b4', momentum: '#17becf', adagrad: '#ff7f0e', adam: '#9467bd' };
+// vSGD-fd's runs: the defaults first
+const VSGD_COLORS = ['#2ca02c', '#8c564b', '#e377c2', '#7f7f7f'];
 
 /** The best run of a baseline's grid by final held-out accuracy (ties: lower log-loss). */
 export function bestOf(s: StudyFile, algorithm: Exclude<MnistAlgo, 'vsgdfd'>): { lr: number; run: MnistResult } | null {
@@ -157,12 +159,12 @@ export function studyTables(s: StudyFile): string {
  * against epochs for the vSGD-fd runs and each baseline's best η₀. */
 export function studyPng(s: StudyFile): Buffer {
   const o = s.options;
-  const { canvas, ctx } = figureCanvas(940, 450);
+  const { canvas, ctx } = figureCanvas(940, 455);
   const err = (r: MnistResult) => 100 * (1 - r.accuracy);
   const all = Object.values(s.runs).filter((r) => r.minibatch === o.minibatch);
   const errs = all.flatMap((r) => r.curve.map((c) => 100 * (1 - c[2]))).filter((x) => x > 0);
-  const ymin = Math.max(0.5, Math.min(...errs) / 1.2), ymax = 20;
-  const ticks = [0.5, 1, 1.5, 2, 3, 5, 10, 20].filter((t) => t >= ymin && t <= ymax);
+  const ymin = Math.max(0.5, Math.min(...errs) / 1.2), ymax = Math.min(50, Math.max(...errs) * 1.2);
+  const ticks = [0.5, 1, 1.5, 2, 3, 5, 10, 20, 50].filter((t) => t >= ymin && t <= ymax);
   const yAxis = { min: ymin, max: ymax, log: true, label: 'held-out error %', ticks };
   const lrs = Object.values(o.grids).flat();
   const lo = Math.min(...lrs) / 1.5, hi = Math.max(...lrs) * 1.5;
@@ -179,17 +181,20 @@ export function studyPng(s: StudyFile): Buffer {
   const vs = studyRuns(o).filter((r) => r.options.algorithm === 'vsgdfd' && r.options.minibatch === o.minibatch && s.runs[r.key]);
   vs.forEach((r, k) => {
     const x = s.runs[r.key];
-    left.line([lo, hi], [err(x), err(x)], k === 0 ? COLORS.vsgdfd : COLORS.paper, 2, [6, 4]);
+    left.line([lo, hi], [err(x), err(x)], VSGD_COLORS[k % VSGD_COLORS.length], 2, [6, 4]);
   });
   const right = new Panel(ctx, 540, 40, 360, 330, { min: 0, max: o.epochs, label: 'epochs', ticks: Array.from({ length: o.epochs + 1 }, (_, k) => k) }, yAxis);
   right.frame('learning curves (baselines at their best η₀)');
-  const shown: { color: string; label: string; dash?: number[]; run: MnistResult }[] = vs.map((r, k) => ({ color: k === 0 ? COLORS.vsgdfd : COLORS.paper, label: r.label, dash: [6, 4], run: s.runs[r.key] }));
+  type Shown = { color: string; label: string; dash?: number[]; run: MnistResult };
+  const mine: Shown[] = vs.map((r, k) => ({ color: VSGD_COLORS[k % VSGD_COLORS.length], label: r.label, dash: [6, 4], run: s.runs[r.key] }));
+  const theirs: Shown[] = [];
   for (const a of ['sgd', 'momentum', 'adagrad', 'adam'] as const) {
     const b = bestOf(s, a);
-    if (b) shown.push({ color: COLORS[a], label: `${NAMES[a]} ${b.lr}`, run: b.run });
+    if (b) theirs.push({ color: COLORS[a], label: `${NAMES[a]} ${b.lr}`, run: b.run });
   }
-  for (const x of shown) right.line(x.run.curve.map((c) => c[0]), x.run.curve.map((c) => 100 * (1 - c[2])), x.color, 2, x.dash);
-  legend(ctx, 40, 415, shown.map(({ color, label, dash }) => ({ color, label, dash })));
+  for (const x of [...mine, ...theirs]) right.line(x.run.curve.map((c) => c[0]), x.run.curve.map((c) => 100 * (1 - c[2])), x.color, 2, x.dash);
+  legend(ctx, 30, 410, mine.map(({ color, label, dash }) => ({ color, label, dash })));
+  legend(ctx, 30, 432, theirs.map(({ color, label }) => ({ color, label })));
   return png(canvas);
 }
 
