@@ -45,7 +45,8 @@ export const common: Schema = {
 
 export const vsgdOptions: Schema = {
   ...common,
-  sparsity: choice('none', SPARSITIES),
+  // 'none' under variant 'paper' or reweight: vsgdDefaults()
+  sparsity: choice('instance', SPARSITIES),
   curvatureEvery: int(1, 1),
   // a float32 counts samples exactly up to 2^24
   bootstrap: int(10, 1, 2 ** 24),

@@ -63,7 +63,7 @@ test('a tiny study runs end to end and draws its figures', async (t) => {
     grids: { sgd: [1], adagrad: [0.3], adam: [0.01] }, minibatch: 4, epochs: 0.2, seed: 1,
     ns: [1, 8], rules: ['instance', 'global', 'none'], seeds: [1], targets: [0.4], maxEpochs: 0.2,
   });
-  t.deepEqual(r.comparison.map((x) => x.algorithm), ['vsgdfd', 'sgd', 'adagrad', 'adam']);
+  t.deepEqual(r.comparison.map((x) => [x.algorithm, x.variant]), [['vsgdfd', 'signed'], ['vsgdfd', 'paper'], ['sgd', undefined], ['adagrad', undefined], ['adam', undefined]]);
   t.is(r.sweep.length, 6);
   t.deepEqual(sweepTable(r).map((x) => [x.rule, x.n]), [['instance', 1], ['instance', 8], ['global', 1], ['global', 8], ['none', 1], ['none', 8]]);
   for (const png of [comparisonPng(r), sweepPng(r)]) t.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);

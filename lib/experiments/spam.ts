@@ -242,7 +242,7 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
   let lastYield = performance.now();
   let diagnostics: Diagnostics | undefined;
   let seconds = 0;
-  const variant = o.algorithm === 'vsgdfd' ? (opt.options.variant as string) : undefined;
+  const variant = o.algorithm === 'vsgdfd' ? (opt as VSGDfd).options.variant : undefined;
   try {
     for (let t = 0; t < steps; t++) {
       const rows = batch.fill(Array.from({ length: n }, next), theta);

@@ -14,7 +14,7 @@ export interface AdaptiveOptions extends CommonOptions {
   variant?: Variant;
   /** 'none': dense rates (eq. 3); 'instance': each coordinate counts the rows where its entry is
    * non-zero (eq. 4) and takes sparse rows; 'global': the moving average of that count.
-   * Default: 'instance' ('none' with variant 'paper' or reweight). */
+   * Default: 'instance'. With variant 'paper' or reweight: 'none'. */
   sparsity?: Sparsity;
   /** Curvature rows every k-th update (the paper's footnote 3); bootstrap updates always take them.
    * Range: an integer >= 1 and <= 2147483647. Default: 1. */
