@@ -27,7 +27,7 @@ export const MNIST_STUDY: MnistStudyOptions = {
   grids: {
     sgd: [0.03, 0.1, 0.3],
     momentum: [0.003, 0.01, 0.03],
-    adagrad: [0.01, 0.03, 0.1],
+    adagrad: [0.003, 0.01, 0.03, 0.1],
     adam: [0.0003, 0.001, 0.003],
   },
   vsgd: {
