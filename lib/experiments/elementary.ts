@@ -136,6 +136,19 @@ export interface GridResult {
 
 export type Progress = (done: number, total: number) => void;
 
+/** A training loop's pause: at most every `ms` it reports progress and lets the event loop turn (a
+ * progress bar draws, Ctrl-C lands), then throws Interrupted once `signal` has aborted. */
+export function pacer(progress: ((done: number, total: number) => void) | undefined, signal: AbortSignal | undefined, ms: number) {
+  let last = performance.now();
+  return async (done: number, total: number): Promise<void> => {
+    if (performance.now() - last <= ms) return;
+    progress?.(done, total);
+    await new Promise((ok) => setImmediate(ok));
+    if (signal?.aborted) throw new Interrupted();
+    last = performance.now();
+  };
+}
+
 export class Interrupted extends Error {
   constructor() {
     super('interrupted');

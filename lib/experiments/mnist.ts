@@ -3,11 +3,12 @@
 // CSR rows of their non-zero entries under sparse rates ('instance', 'global'; the same numbers
 // as dense rows there, at a fraction of the cost), dense rows otherwise. The baselines only use
 // the minibatch mean, so they get it as one row (the same update as its n rows).
-import { AdaGrad, Adam, type Optimizer, SGD, VSGDfd, type VSGDfdOptions } from '../index';
+import { type Optimizer, VSGDfd, type VSGDfdOptions } from '../index';
+import { baseline } from './baseline';
 import { type MnistData } from '../data/mnist';
 import { Mlp, SparseGrads } from '../problems/mlp';
 import { rng } from '../problems/random';
-import { Interrupted } from './elementary';
+import { pacer } from './elementary';
 
 export const MNIST_ALGOS = ['vsgdfd', 'sgd', 'momentum', 'adagrad', 'adam'] as const;
 export type MnistAlgo = (typeof MNIST_ALGOS)[number];
@@ -101,14 +102,10 @@ function make(o: MnistTrainOptions, theta: Float32Array): Optimizer | null {
   switch (o.algorithm) {
     case 'vsgdfd':
       return new VSGDfd(theta, { ...o.vsgd, minibatch: o.minibatch, threads });
-    case 'sgd':
-      return new SGD(theta, { lr: o.lr, minibatch: o.minibatch, threads });
-    case 'adagrad':
-      return new AdaGrad(theta, { lr: o.lr, minibatch: o.minibatch, threads });
-    case 'adam':
-      return new Adam(theta, { lr: o.lr, minibatch: o.minibatch, threads });
     case 'momentum':
       return null;
+    default:
+      return baseline(o.algorithm, theta, { lr: o.lr, minibatch: o.minibatch, threads });
   }
 }
 
@@ -165,13 +162,13 @@ export async function train(data: MnistData, o: MnistTrainOptions, progress?: (d
   const evals = o.evalsPerEpoch ?? 4;
   const curve: [number, number, number][] = [];
   let nextEval = 1;
-  let lastYield = performance.now();
   let diagnostics: LayerDiagnostics[] | undefined;
   const withSigns = (at: Float32Array, t: number) => {
     if (!signed) return at;
     for (let i = 0; i < d; i++) signed[i] = probeSign(t, i) < 0 ? theta[i] - (at[i] - theta[i]) : at[i];
     return signed;
   };
+  const pause = pacer(progress, signal, 200);
   try {
     for (let t = 0; t < steps; t++) {
       for (let s = 0; s < n; s++) idx[s] = next();
@@ -213,12 +210,7 @@ export async function train(data: MnistData, o: MnistTrainOptions, progress?: (d
         curve.push([epochs, e.logLoss, e.accuracy]);
         if (!Number.isFinite(e.logLoss)) break;
       }
-      if (performance.now() - lastYield > 200) {
-        progress?.(t + 1, steps);
-        await new Promise((ok) => setImmediate(ok));
-        if (signal?.aborted) throw new Interrupted();
-        lastYield = performance.now();
-      }
+      await pause(t + 1, steps);
     }
     progress?.(steps, steps);
     if (vs && o.diagnose) diagnostics = diagnose(vs, mlp, theta, trainSet, Math.min(N, 1000), sparse);

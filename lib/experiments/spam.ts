@@ -2,10 +2,11 @@
 // gradients (p − y)·x. vSGD-fd with sparse rates takes CSR rows (updateSparse/probeSparse, O(nnz)
 // per step); vSGD-fd with sparsity 'none' and the baselines, which exist only as dense native
 // optimizers, take dense n × d rows, so the study runs at a smaller hash (docs/spam.md).
-import { AdaGrad, Adam, type Optimizer, SGD, type SparseRows, VSGDfd, type VSGDfdOptions } from '../index';
+import { type Optimizer, type SparseRows, VSGDfd, type VSGDfdOptions } from '../index';
+import { baseline } from './baseline';
 import { type SpamData, type SpamSet } from '../problems/spam';
 import { rng } from '../problems/random';
-import { Interrupted } from './elementary';
+import { pacer } from './elementary';
 import { Panel, figureCanvas, legend, png } from './plot';
 
 export const SPAM_ALGOS = ['vsgdfd', 'sgd', 'adagrad', 'adam'] as const;
@@ -128,12 +129,8 @@ function make(o: TrainOptions, theta: Float32Array): Optimizer {
   switch (o.algorithm) {
     case 'vsgdfd':
       return new VSGDfd(theta, { ...o.vsgd, minibatch: o.minibatch, sparsity: o.sparsity ?? 'instance', threads });
-    case 'sgd':
-      return new SGD(theta, { lr: o.lr, minibatch: o.minibatch, threads });
-    case 'adagrad':
-      return new AdaGrad(theta, { lr: o.lr, minibatch: o.minibatch, threads });
-    case 'adam':
-      return new Adam(theta, { lr: o.lr, minibatch: o.minibatch, threads });
+    default:
+      return baseline(o.algorithm, theta, { lr: o.lr, minibatch: o.minibatch, threads });
   }
 }
 
@@ -239,10 +236,10 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
   let nextEval = every > 0 ? every : Infinity;
   let samples = 0;
   let done = 0;
-  let lastYield = performance.now();
   let diagnostics: Diagnostics | undefined;
   let seconds = 0;
   const variant = o.algorithm === 'vsgdfd' ? (opt as VSGDfd).options.variant : undefined;
+  const pause = pacer(progress, signal, 100);
   try {
     for (let t = 0; t < steps; t++) {
       const rows = batch.fill(Array.from({ length: n }, next), theta);
@@ -272,12 +269,7 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
         targets.forEach((x, k) => (reached[k] ??= e.logLoss <= x ? samples : null));
         if ((targets.length && reached.every((s) => s !== null)) || !Number.isFinite(e.logLoss)) break;
       }
-      if (performance.now() - lastYield > 100) {
-        progress?.(t + 1, steps);
-        await new Promise((ok) => setImmediate(ok));
-        if (signal?.aborted) throw new Interrupted();
-        lastYield = performance.now();
-      }
+      await pause(t + 1, steps);
     }
     progress?.(steps, steps);
     seconds = (performance.now() - start) / 1000;
