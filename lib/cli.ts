@@ -12,6 +12,8 @@ import { type Results, reportFiles, resultsJson, showGain, writeReport } from '.
 import { figure3 } from './experiments/reweight';
 import { comparisonPng, type Rule, SPAM_ALGOS, type SpamAlgo, STUDY, study, sweepPng, sweepTable, train } from './experiments/spam';
 import { optional } from './optional';
+import { MNIST_ALGOS } from './experiments/mnist';
+import { type MnistFlags, mnistCommand } from './experiments/mnist-cli';
 import { LOSSES, type LossName } from './problems/elementary';
 import { loadSpam } from './problems/spam';
 
@@ -160,19 +162,20 @@ function printSummary(r: Results, out: string): void {
 }
 
 interface TrainFlags {
-  algorithm: SpamAlgo | 'momentum';
-  sparsity: Rule;
-  minibatch: number;
+  algorithm: SpamAlgo;
+  sparsity?: Rule;
+  minibatch?: number;
   epochs: number;
   bits?: number;
   counts: 'binary' | 'log';
   lr?: number;
   bootstrap?: number;
+  variant?: 'signed' | 'paper';
   probe: 'joint' | 'diagonal';
   seed: number;
   json?: boolean;
   study?: boolean;
-  out: string;
+  out?: string;
   progress?: boolean;
   tfjs?: boolean;
   backend: 'cpu' | 'wasm';
@@ -192,12 +195,14 @@ async function trainTfjs(f: TrainFlags, cmd: Command): Promise<void> {
   const { tfjsCommand } = await import('./experiments/tfjs-study');
   await interruptible('train', f.progress ?? true, 'train: interrupted (finished study runs are kept)', (progress, signal) =>
     tfjsCommand({
-      ...f, batchSize: given('minibatch') ? f.minibatch : 128, out: given('out') ? f.out : 'report/tfjs-mnist',
+      ...f, batchSize: f.minibatch ?? 128, out: f.out ?? 'report/tfjs-mnist',
       backend: given('backend') ? f.backend : f.model === 'cnn' ? 'cpu' : 'wasm',
     }, progress, signal, writeCopy));
 }
 
-async function trainSpam(f: TrainFlags & { algorithm: SpamAlgo }): Promise<void> {
+async function trainSpam(flags: TrainFlags): Promise<void> {
+  if (!(SPAM_ALGOS as readonly string[]).includes(flags.algorithm)) throw new Error(`spam takes --algorithm ${SPAM_ALGOS.join(', ')}, not ${flags.algorithm}`);
+  const f = { ...flags, sparsity: flags.sparsity ?? 'instance', minibatch: flags.minibatch ?? 1, out: flags.out ?? 'report/spam' };
   await interruptible('train', f.progress ?? true, 'train: interrupted', async (progress, signal) => {
     const loadStart = performance.now();
     // the study's baselines take dense rows, hence its smaller default hash
@@ -205,13 +210,13 @@ async function trainSpam(f: TrainFlags & { algorithm: SpamAlgo }): Promise<void>
     const loadSeconds = (performance.now() - loadStart) / 1000;
     if (f.study) return await spamStudy(f, data, progress, signal);
     const algo = f.algorithm;
-    const vsgd = { sparsity: f.sparsity, probe: f.probe, diagnose: true, ...(f.bootstrap ? { vsgd: { bootstrap: f.bootstrap } } : {}) };
+    const vsgd = { sparsity: f.sparsity, probe: f.probe, diagnose: true, vsgd: { ...(f.bootstrap ? { bootstrap: f.bootstrap } : {}), ...(f.variant ? { variant: f.variant } : {}) } };
     const run = { algorithm: algo, minibatch: f.minibatch, epochs: f.epochs, seed: f.seed, ...(algo === 'vsgdfd' ? vsgd : { lr: f.lr }) };
     progress.start(1);
     const r = await train(data, run, (done, total) => progress.update(done / total, `epoch ${Math.min(f.epochs, Math.floor((done / total) * f.epochs) + 1)}/${f.epochs}`), signal);
     progress.stop();
     const out = {
-      problem: 'spam', algorithm: algo, ...(algo === 'vsgdfd' ? { sparsity: f.sparsity, bootstrap: f.bootstrap ?? 10, probe: f.probe } : { lr: f.lr ?? null }), minibatch: f.minibatch, epochs: f.epochs,
+      problem: 'spam', algorithm: algo, ...(algo === 'vsgdfd' ? { variant: f.variant ?? 'signed', sparsity: f.sparsity, bootstrap: f.bootstrap ?? 10, probe: f.probe } : { lr: f.lr ?? null }), minibatch: f.minibatch, epochs: f.epochs,
       bits: data.bits, d: data.d, counts: f.counts, seed: f.seed, train: data.train.labels.length, test: data.test.labels.length,
       nnzPerRow: data.train.indices.length / data.train.labels.length,
       accuracy: r.accuracy, logLoss: r.logLoss, seconds: r.seconds, loadSeconds, samples: r.samples, steps: r.steps,
@@ -219,7 +224,7 @@ async function trainSpam(f: TrainFlags & { algorithm: SpamAlgo }): Promise<void>
     };
     if (f.json) console.log(JSON.stringify(out));
     else {
-      const how = algo === 'vsgdfd' ? `sparsity '${f.sparsity}'` : `η₀ = ${f.lr ?? 'default'}`;
+      const how = algo === 'vsgdfd' ? `variant '${f.variant ?? 'signed'}', sparsity '${f.sparsity}'` : `η₀ = ${f.lr ?? 'default'}`;
       console.log(`spam: ${NAMES[algo]} (${how}), n = ${f.minibatch}, ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}, d = 2^${data.bits} + 1 (bias), ${out.train} train / ${out.test} held-out messages`);
       console.log(`held-out accuracy ${r.accuracy.toFixed(4)}, log-loss ${r.logLoss.toFixed(4)}; ${r.samples} samples in ${r.seconds.toFixed(1)} s (loading ${loadSeconds.toFixed(1)} s)`);
       const g = r.diagnostics;
@@ -231,7 +236,13 @@ async function trainSpam(f: TrainFlags & { algorithm: SpamAlgo }): Promise<void>
   });
 }
 
-async function spamStudy(f: TrainFlags & { algorithm: SpamAlgo }, data: ReturnType<typeof loadSpam>, progress: Reporter, signal: AbortSignal): Promise<void> {
+async function trainMnist(f: MnistFlags & { progress?: boolean }): Promise<void> {
+  await interruptible('train', f.progress ?? true, f.study ? 'train: interrupted; the finished runs are kept in the study file' : 'train: interrupted', async (progress, signal) => {
+    console.log(await mnistCommand({ ...f, out: f.out ?? 'report/mnist' }, progress, signal));
+  });
+}
+
+async function spamStudy(f: TrainFlags & { out: string }, data: ReturnType<typeof loadSpam>, progress: Reporter, signal: AbortSignal): Promise<void> {
   const start = performance.now();
   progress.start(1);
   const r = await study(data, STUDY, (done, total, stage) => progress.update(done / total, stage), signal);
@@ -247,7 +258,7 @@ async function spamStudy(f: TrainFlags & { algorithm: SpamAlgo }, data: ReturnTy
     return;
   }
   const lines = [`comparison (d = ${r.d}, n = ${STUDY.minibatch}, ${STUDY.epochs} epochs, seed ${STUDY.seed}):`, '| algorithm | η₀ | accuracy | log-loss | seconds |', '|---|---|---|---|---|'];
-  for (const x of r.comparison) lines.push(`| ${NAMES[x.algorithm]} | ${x.lr ?? '-'} | ${x.accuracy.toFixed(4)} | ${x.logLoss.toFixed(4)} | ${x.seconds.toFixed(1)} |`);
+  for (const x of r.comparison) lines.push(`| ${NAMES[x.algorithm]}${x.variant === 'paper' ? " variant 'paper'" : ''} | ${x.lr ?? '-'} | ${x.accuracy.toFixed(4)} | ${x.logLoss.toFixed(4)} | ${x.seconds.toFixed(1)} |`);
   lines.push('', `samples to held-out log-loss ${STUDY.targets.join(' / ')} (mean of seeds ${STUDY.seeds.join(', ')}; - : not within ${STUDY.maxEpochs} epochs):`);
   lines.push(`| n | ${STUDY.rules.join(' | ')} |`, `|---|${STUDY.rules.map(() => '---|').join('')}`);
   const table = sweepTable(r);
@@ -278,10 +289,10 @@ export function program(): Command {
     .action(async (flags: SimulateFlags) => simulate(flags));
   p.command('train')
     .description('train on a real workload and print held-out accuracy and log-loss (docs/spam.md)')
-    .argument('<problem>', 'the workload: spam (SpamAssassin corpus, hashed bag of words, logistic regression); mnist with --tfjs', names(['spam', 'mnist'] as const))
-    .addOption(new Option('--algorithm <name>', 'optimizer (with --tfjs: vsgdfd, adam or momentum, the last two tfjs\'s own)').choices([...SPAM_ALGOS, 'momentum']).default('vsgdfd'))
-    .addOption(new Option('--sparsity <rule>', "vSGD-fd's rates: instance and global take sparse rows, none dense ones").choices(['instance', 'global', 'none']).default('instance'))
-    .option('-n, --minibatch <k>', 'samples per update (mnist --tfjs: the batch size, default 128)', integer(1), 1)
+    .argument('<problem>', 'the workload: spam (SpamAssassin corpus, hashed bag of words, logistic regression) or mnist (a ReLU MLP on MNIST, docs/mnist.md; with --tfjs a TensorFlow.js model, docs/tfjs.md)', names(['spam', 'mnist'] as const))
+    .addOption(new Option('--algorithm <name>', 'optimizer (momentum: mnist only; with --tfjs: vsgdfd, adam or momentum, the last two tfjs\'s own)').choices(MNIST_ALGOS).default('vsgdfd'))
+    .addOption(new Option('--sparsity <rule>', "vSGD-fd's rates (spam: instance and global take sparse rows, none dense ones; default instance; mnist: the optimizer's default)").choices(['instance', 'global', 'none']))
+    .option('-n, --minibatch <k>', 'samples per update (default: spam 1, mnist 32, mnist --tfjs 128)', integer(1))
     .option('--epochs <k>', 'passes over the training set', integer(1), 5)
     .option('--bits <k>', 'hashed features: 2^bits, plus a bias (default 18; 14 with --study)', integer(4))
     .addOption(new Option('--counts <kind>', 'feature values before L2 normalization').choices(['binary', 'log']).default('binary'))
@@ -291,25 +302,28 @@ export function program(): Command {
       return x;
     })
     .option('--bootstrap <k>', "vSGD-fd's bootstrap (default 10)", integer(1))
+    .addOption(new Option('--variant <name>', "vSGD-fd's method: signed (the default) or paper (as published; docs/algorithm.md)").choices(['signed', 'paper']))
     .addOption(new Option('--probe <kind>', "vSGD-fd's shifted values: joint (the probe point, as the paper) or diagonal (each entry's own coordinate shifted alone; an experiment)").choices(['joint', 'diagonal']).default('joint'))
-    .option('--seed <k>', 'seed of the sample order (the 80/20 split is fixed)', seedArg, 1)
+    .option('--hidden <list>', 'mnist: hidden layer sizes', numbers((x) => Number.isInteger(x) && x >= 1, 'positive integers'), [256, 128])
+    .option('--momentum <mu>', 'mnist: μ of momentum SGD (default 0.9)', (v: string) => {
+      const x = Number(v);
+      if (!(x >= 0 && x < 1)) throw new InvalidArgumentError('expected a number in [0, 1)');
+      return x;
+    })
+    .option('--train-size <k>', 'mnist: training digits used, from the start of the set (default all 60,000)', integer(1))
+    .option('--seed <k>', 'seed of the sample order (spam: the 80/20 split is fixed; mnist: the initial weights are fixed)', seedArg, 1)
     .option('--json', 'print one JSON object')
     .option('--study', 'instead: vSGD-fd against the baselines over their rate grids, and samples to target as n grows; writes figures')
-    .option('-o, --out <dir>', 'folder for the study\'s figures and spam-study.json (mnist --tfjs: tfjs-mnist.json, default report/tfjs-mnist)', 'report/spam')
+    .option('-o, --out <dir>', 'folder for the study\'s figures and numbers (spam-study.json, mnist-study.json: an interrupted mnist study resumes from it; tfjs-mnist.json with --tfjs; default report/spam, report/mnist, report/tfjs-mnist)')
     .option('--tfjs', 'mnist: a TensorFlow.js model trained by vsgd-fd/tfjs or by tfjs\'s own optimizers (docs/tfjs.md)')
     .addOption(new Option('--backend <name>', 'mnist --tfjs: the tfjs backend (default wasm; cpu for the CNN, whose gradients wasm lacks)').choices(['wasm', 'cpu']).default('wasm'))
     .addOption(new Option('--model <kind>', 'mnist --tfjs: 784-256-128-10 ReLU MLP or a small CNN').choices(['mlp', 'cnn']).default('mlp'))
-    .option('--train-size <k>', 'mnist --tfjs: the first k training digits only', integer(1))
     .option('--test-size <k>', 'mnist --tfjs: the first k test digits only', integer(1))
     .option('--microbatches <k>', 'mnist --tfjs, vsgdfd: gradient rows per step, slices of each batch (default 1: the batch mean)', integer(1))
     .addOption(new Option('--no-progress', 'no progress output'))
-    .action(async (problem: string[], flags: TrainFlags, cmd: Command) => {
-      if (problem[0] === 'mnist') {
-        if (!flags.tfjs) throw new Error('train mnist: only the TensorFlow.js model is here so far: add --tfjs');
-        return trainTfjs(flags, cmd);
-      }
-      if (flags.algorithm === 'momentum') throw new Error('train spam: --algorithm momentum is for mnist --tfjs');
-      return trainSpam(flags as TrainFlags & { algorithm: SpamAlgo });
+    .action(async (problem: string[], flags: TrainFlags & MnistFlags, cmd: Command) => {
+      if (problem[0] === 'mnist') return flags.tfjs ? trainTfjs(flags, cmd) : trainMnist(flags);
+      return trainSpam(flags);
     });
   return p;
 }

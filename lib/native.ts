@@ -5,7 +5,7 @@
 // build first). docs/install.md says how each comes to be.
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ALGORITHMS, FIELDS, type Field, SPARSITIES } from './names';
+import { ALGORITHMS, FIELDS, type Field, SPARSITIES, VARIANTS } from './names';
 
 export type NativeLayout = Record<Field, number> & { count: number };
 
@@ -14,6 +14,8 @@ export interface EngineConfig {
   algo: number; sparsity: number; bootstrap: number; slowStart: number; epsilon: number;
   outlierSigmas: number; lr: number; decay: number; beta1: number; beta2: number;
   reweight: boolean; threads: number; device: 'cpu' | 'cuda' | 'mirror';
+  /** vSGD-fd's variant: 0 'paper', 1 'signed' */
+  variant: number;
 }
 
 /** [touched, skipped, outliers, bootstrapping] */
@@ -59,7 +61,7 @@ export interface CheckpointFields {
 interface Addon {
   Engine: new (config: EngineConfig, theta: Float32Array, state: Float32Array) => NativeEngine;
   /** names.h: the names of the ids, indexed by id */
-  names: { algorithms: string[]; sparsity: string[]; fields: string[] };
+  names: { algorithms: string[]; sparsity: string[]; fields: string[]; variants: string[] };
   backends(): Backends;
   layout(algo: number, sparsity: number): NativeLayout;
   /** eq. 5 for n rows (analysis: Figure 3) */
@@ -105,7 +107,7 @@ function checked(a: Addon, path: string): Addon {
   const missing = need.filter((m) => typeof (a.Engine?.prototype as unknown as Record<string, unknown>)?.[m] !== 'function');
   const same = (x: readonly string[], y: unknown) => Array.isArray(y) && JSON.stringify(x) === JSON.stringify(y);
   const n = a.names;
-  const tables: [string, readonly string[], unknown][] = [['algorithm', ALGORITHMS, n?.algorithms], ['sparsity', SPARSITIES, n?.sparsity], ['state field', FIELDS, n?.fields]];
+  const tables: [string, readonly string[], unknown][] = [['algorithm', ALGORITHMS, n?.algorithms], ['sparsity', SPARSITIES, n?.sparsity], ['state field', FIELDS, n?.fields], ['variant', VARIANTS, n?.variants]];
   const differ = tables.filter(([, ours, its]) => !same(ours, its)).map(([what]) => what);
   if (missing.length || differ.length) {
     const why = [missing.length ? `no ${missing.join(', ')}` : '', differ.length ? `other ${differ.join(', ')} names than lib/names.ts` : ''].filter(Boolean).join('; ');

@@ -2,7 +2,7 @@
 // checks what a caller gave against them and fills one options object, once, at construction.
 // The doc comments of the options interfaces state the same ranges (test/options.test.ts).
 import { closest, expected, show } from './check';
-import { SPARSITIES } from './names';
+import { SPARSITIES, VARIANTS } from './names';
 
 /** The largest finite float32: float options stay within it, so the addon's cast is defined. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
@@ -45,7 +45,8 @@ export const common: Schema = {
 
 export const vsgdOptions: Schema = {
   ...common,
-  sparsity: choice('none', SPARSITIES),
+  // 'none' under variant 'paper' or reweight: vsgdDefaults()
+  sparsity: choice('instance', SPARSITIES),
   curvatureEvery: int(1, 1),
   // a float32 counts samples exactly up to 2^24
   bootstrap: int(10, 1, 2 ** 24),
@@ -54,12 +55,27 @@ export const vsgdOptions: Schema = {
   epsilon: eps(1e-5),
   outlierSigmas: num(2, 0),
   reweight: { kind: 'boolean', default: false },
+  // 'paper': the method as published; 'signed': docs/algorithm.md, "Variants"
+  variant: choice('signed', VARIANTS),
 };
 
 export const sgdOptions: Schema = { ...common, lr: lr(0.1), decay: num(0, 0) };
 export const adagradOptions: Schema = { ...common, lr: lr(0.1), epsilon: eps(1e-5) };
 export const naturalOptions: Schema = { ...common, lr: lr(0.1), epsilon: eps(1e-5) };
 export const adamOptions: Schema = { ...common, lr: lr(1e-3), beta1: beta(0.9), beta2: beta(0.999), epsilon: eps(1e-8) };
+
+/** vSGD-fd's and vSGD's options with the defaults that depend on others filled in: sparsity is
+ * 'instance' (each coordinate counts its own non-zero rows) unless the variant is 'paper' or the
+ * rows are reweighted (eq. 5 takes whole rows), where it is 'none'. Anything but an options object
+ * is passed on for resolve() to refuse. */
+export function vsgdDefaults(options: unknown): unknown {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options;
+  const o = options as Record<string, unknown>;
+  const own = (key: string) => (Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined);
+  if (own('sparsity') !== undefined) return o;
+  return { ...o, sparsity: own('variant') === 'paper' || own('reweight') === true ? 'none' : 'instance' };
+}
 
 /** Resolves defaults and refuses unknown names, wrong types and values out of range. */
 export function resolve<T>(owner: string, schema: Schema, given: unknown): T {

@@ -91,7 +91,7 @@ test('bootstrap gathers the first n0 samples without moving theta, then steps', 
 test('probe(): rows required while bootstrapping, optional after, and a reused view', (t) => {
   const d = 4, n = 2;
   const theta = new Float32Array(d).fill(1);
-  const opt = new VSGDfd(theta, { minibatch: n, bootstrap: 2 });
+  const opt = new VSGDfd(theta, { minibatch: n, bootstrap: 2, variant: 'paper' }); // δ: the mean gradient
   const grads = new Float32Array(n * d).fill(0.5);
   t.throws(() => opt.probe(), { instanceOf: TypeError, message: /bootstrapping.*grads/ });
   const p1 = opt.probe(grads);
@@ -289,7 +289,7 @@ test('the built package loads through require and import, with declarations', (t
 test('the probe point the update prepares equals a separate probe pass; invalidate() drops it', (t) => {
   const d = 64, n = 2;
   const theta = new Float32Array(d).fill(1);
-  const opt = new VSGDfd(theta, { minibatch: n, bootstrap: 2 });
+  const opt = new VSGDfd(theta, { minibatch: n, bootstrap: 2, variant: 'paper' }); // δ = g (test/variant.test.ts: 'signed')
   const q = quadratic(SEED, d, n);
   for (let i = 0; i < 5; i++) {
     q.next();

@@ -45,7 +45,7 @@ test('options reach the experiment; plain progress lines when not on a terminal;
   t.is(j.settings.runs, 3);
   t.is(j.settings.seed, 5);
   t.deepEqual(j.elementary.steps, [0, 1, 2, 4, 8]);
-  t.deepEqual(j.elementary.rows.map((x: { id: string }) => x.id), ['sgd-0.5-0', 'vsgdfd']);
+  t.deepEqual(j.elementary.rows.map((x: { id: string }) => x.id), ['sgd-0.5-0', 'vsgdfd-paper', 'vsgdfd']);
   t.is(j.elementary.cases.length, 9);
   t.true(r.stderr.split('\n').filter(Boolean).every((line) => line.startsWith('simulate: ')), r.stderr);
   t.false(r.stderr.includes('\x1b'), 'no terminal escapes');

@@ -154,7 +154,7 @@ test('step(): a callback that detaches theta is refused', (t) => {
 });
 
 test('VSGD: curvature rows are checked like shifted rows', (t) => {
-  const opt = new VSGD(new Float32Array(3), { minibatch: 1 });
+  const opt = new VSGD(new Float32Array(3), { minibatch: 1, sparsity: 'none' });
   refused(t, opt, () => opt.update(new Float32Array(3)), { instanceOf: TypeError, message: /curvature rows.*bootstrapping\) for curvature but received undefined/ });
   refused(t, opt, () => opt.update(new Float32Array(3), new Float32Array(6)), { instanceOf: RangeError, message: /for curvature/ });
 });

@@ -72,7 +72,7 @@ test('settings: the paper\'s grid, and recorded steps at powers of two', (t) => 
   t.is(s.filter((x) => x.algo === 'sgd').length, 8);
   t.is(s.filter((x) => x.algo === 'adagrad').length, 4);
   t.is(s.filter((x) => x.algo === 'natural').length, 4);
-  t.deepEqual(s.filter((x) => !['sgd', 'adagrad', 'natural'].includes(x.algo)).map((x) => x.id), ['vsgd', 'vsgdfd', 'adam']);
+  t.deepEqual(s.filter((x) => !['sgd', 'adagrad', 'natural'].includes(x.algo)).map((x) => x.id), ['vsgd', 'vsgdfd-paper', 'vsgdfd', 'adam']);
   t.deepEqual(recordSteps(1024), [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]);
   t.deepEqual(recordSteps(12), [0, 1, 2, 4, 8, 12]);
 });

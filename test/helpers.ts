@@ -17,6 +17,7 @@ export interface Setup {
   lr: number;
   decay: number;
   reweight?: boolean;
+  variant?: 'paper' | 'signed';
 }
 
 export function refOptions(s: Setup): RefOptions {
@@ -24,12 +25,15 @@ export function refOptions(s: Setup): RefOptions {
   return {
     algo: s.algo, sparsity: s.sparsity, bootstrap: s.bootstrap, slowStart: 2,
     epsilon: adam ? 1e-8 : 1e-5, outlierSigmas: s.outlierSigmas,
-    lr: s.lr, decay: s.decay, beta1: 0.9, beta2: 0.999, reweight: s.reweight,
+    lr: s.lr, decay: s.decay, beta1: 0.9, beta2: 0.999, reweight: s.reweight, variant: s.variant ?? 'paper',
   };
 }
 
 export function make(s: Setup, theta: Float32Array): Optimizer {
-  const v = { minibatch: s.minibatch, sparsity: s.sparsity, bootstrap: s.bootstrap, curvatureEvery: s.curvatureEvery, outlierSigmas: s.outlierSigmas, ...(s.reweight ? { reweight: true } : {}) };
+  const v = {
+    minibatch: s.minibatch, sparsity: s.sparsity, bootstrap: s.bootstrap, curvatureEvery: s.curvatureEvery, outlierSigmas: s.outlierSigmas,
+    variant: s.variant ?? 'paper', ...(s.reweight ? { reweight: true } : {}),
+  };
   switch (s.algo) {
     case 'vsgdfd': return new VSGDfd(theta, v);
     case 'vsgd': return new VSGD(theta, v);

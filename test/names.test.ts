@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdaGrad, Adam, NaturalGradient, SGD, VSGD, VSGDfd } from '../lib/index.ts';
-import { ALGORITHMS, FIELDS, SPARSITIES } from '../lib/names.ts';
+import { ALGORITHMS, FIELDS, SPARSITIES, VARIANTS } from '../lib/names.ts';
 import { addon, addonPath } from '../lib/native.ts';
 
 test('the addon exports the names lib/names.ts lists, in id order', (t) => {
-  t.deepEqual(addon.names, { algorithms: [...ALGORITHMS], sparsity: [...SPARSITIES], fields: [...FIELDS] });
+  t.deepEqual(addon.names, { algorithms: [...ALGORITHMS], sparsity: [...SPARSITIES], fields: [...FIELDS], variants: [...VARIANTS] });
 });
 
 test('every class is the algorithm its name says: checkpoints carry its id', (t) => {

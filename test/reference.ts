@@ -17,6 +17,7 @@ export interface RefOptions {
   epsilon: number; // ε (vSGD: 1e-5; adam callers pass 1e-8)
   outlierSigmas: number; // k, 0 disables the outlier test
   reweight?: boolean; // eq. 5: step Σ w_j ∇_j, rate with n_eff (dense rows only)
+  variant?: 'paper' | 'signed'; // vsgdfd's probe and rate (default 'paper' here)
   lr: number; // baselines: eta0
   decay: number; // SGD's gamma
   beta1: number; // adam
@@ -97,6 +98,8 @@ function checkSizes(name: string, a: ArrayLike<number>, need: number): void {
  * Probe offset δ_i. Past bootstrap it is g_i; during bootstrap it is the mean of every gradient
  * seen so far including the current active rows (docs/algorithm.md, "Bootstrap"). Then the ε-guard keeps |δ| ≥ ε
  * so the finite difference never divides by (nearly) zero; sign(0) = sign(-0) = +1.
+ * Variant 'signed': z_i · max(sqrt(v̄), ε), v̄ the mean of ∇² (v_i past bootstrap, the mean over
+ * the samples seen and the current active rows during it), z_i = refProbeSign(i, g_i, v_i).
  */
 function probeOffset(
   o: RefOptions,
@@ -107,9 +110,10 @@ function probeOffset(
   i: number,
 ): number {
   const eps = o.epsilon;
+  const signed = o.variant === 'signed';
   let delta: number;
   if (s.tau[i] > 0) {
-    delta = s.g[i];
+    delta = signed ? s.v[i] : s.g[i];
   } else {
     const seen = -s.tau[i];
     let m = 0;
@@ -118,11 +122,18 @@ function probeOffset(
       for (let j = 0; j < n; j++) {
         if (!active(o, grads, j, d, i)) continue;
         m++;
-        sum += grads[j * d + i];
+        const x = grads[j * d + i];
+        sum += signed ? x * x : x;
       }
     }
     const tot = seen + m;
-    delta = tot === 0 ? 0 : (seen * s.g[i] + sum) / tot;
+    delta = tot === 0 ? 0 : (seen * (signed ? s.v[i] : s.g[i]) + sum) / tot;
+  }
+  if (signed) {
+    // the float32 mean of squares is rounded before its square root, as the kernel does
+    let size = Math.sqrt(Math.max(Math.fround(delta), 0));
+    if (!storable(size) || size < eps) size = eps;
+    return refProbeSign(i, s.g[i], s.v[i]) * size;
   }
   // A non-finite (or float32-overflowing) mean comes from bad inputs; the coordinate is skipped
   // by the update anyway, and +ε keeps the probe point finite.
@@ -130,6 +141,30 @@ function probeOffset(
   // `delta < 0` is false for both +0 and -0, so both get +ε.
   if (Math.abs(delta) < eps) delta = delta < 0 ? -eps : eps;
   return delta;
+}
+
+const word = new DataView(new ArrayBuffer(4));
+const bitsOf = (x: number) => {
+  word.setFloat32(0, x);
+  return word.getUint32(0);
+};
+
+/** The random sign of the 'signed' probe: a hash of the index and of the float32 bits of g and v
+ * (32-bit multiplications modulo 2^32, logical shifts), its top bit giving −1. */
+export function refProbeSign(i: number, g: number, v: number): number {
+  let h = (Math.imul(i >>> 0, 0x9e3779b1) ^ bitsOf(g) ^ Math.imul(bitsOf(v), 0x85ebca77)) >>> 0;
+  h = (h ^ (h >>> 15)) >>> 0;
+  h = Math.imul(h, 0x2c1b3c6d) >>> 0;
+  h = (h ^ (h >>> 12)) >>> 0;
+  h = Math.imul(h, 0x297a2d39) >>> 0;
+  h = (h ^ (h >>> 15)) >>> 0;
+  return h >>> 31 ? -1 : 1;
+}
+
+/** One curvature sample: |∇ − ∇'|/|δ| (paper) or (∇' − ∇)/δ ('signed'); vSGD: |supplied|. */
+export function refCurvSample(o: RefOptions, x: number, e: number, delta: number): number {
+  if (o.algo !== 'vsgdfd') return Math.abs(e);
+  return o.variant === 'signed' ? (e - x) / delta : Math.abs(x - e) / Math.abs(delta);
 }
 
 /** θ + δ per coordinate: where the caller evaluates the shifted gradient rows (vsgdfd only). */
@@ -248,11 +283,11 @@ function vsgdCoordinate(
   let sumC2 = 0;
   if (extra !== null) {
     // δ from the state *before* this update, exactly as refProbe gave it to the caller.
-    const absDelta = fd ? Math.abs(probeOffset(o, s, grads, n, d, i)) : 1;
+    const delta = fd ? probeOffset(o, s, grads, n, d, i) : 1;
     for (let j = 0; j < n; j++) {
       if (!active(o, grads, j, d, i)) continue;
       const k = j * d + i;
-      const c = fd ? Math.abs(grads[k] - extra[k]) / absDelta : Math.abs(extra[k]);
+      const c = refCurvSample(o, grads[k], extra[k], delta);
       sumC += c;
       sumC2 += c * c;
     }
@@ -341,11 +376,18 @@ function vsgdCoordinate(
   else ne = Math.min(Math.max(n * np, 1), n);
 
   const g2 = ng * ng;
-  const base = (ne * g2) / (nv + (ne - 1) * g2 + eps);
-  const eta = fd ? ((nh + eps) / (nvh + eps)) * base : base / (nh + eps);
   // v ≥ g² in exact arithmetic keeps this factor in [0, 1]; rounding can push g² past v + ε
   // when the variance is below float precision, and a negative factor would drive τ below 1.
   const ntau = Math.max(1 - g2 / (nv + eps), 0) * t + 1;
+  let eta: number;
+  if (fd && o.variant === 'signed') {
+    // the noise v − g² sees |h| plus half its standard error over τ·ne samples; the mean sqrt(vh)
+    const noiseH = Math.abs(nh) + 0.5 * Math.sqrt(Math.max(nvh - nh * nh, 0) / (ntau * ne));
+    eta = (ne * g2) / ((noiseH + eps) * (Math.max(nv - g2, 0) + eps) + (Math.sqrt(nvh) + eps) * ne * g2);
+  } else {
+    const base = (ne * g2) / (nv + (ne - 1) * g2 + eps);
+    eta = fd ? ((nh + eps) / (nvh + eps)) * base : base / (nh + eps);
+  }
   const nth = rw ? theta[i] - eta * rw.dir[i] : theta[i] - (eta * sumG) / ne;
 
   const written = [ng, nv, ntau, eta, nth];

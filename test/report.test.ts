@@ -34,9 +34,9 @@ test('the report folder holds index.html, results.json and one PNG per figure', 
   t.regex(run.stdout, /vSGD-fd \(defaults\) +n=1: 36\/36/);
 });
 
-test('claim: vSGD-fd with defaults improves on all 36 cases for n = 1 and n = 10', (t) => {
+test("claim: vSGD-fd, variant 'paper' and the defaults, improves on all 36 cases for n = 1 and n = 10", (t) => {
   const rows = need().elementary.rows.filter((r) => r.algo === 'vsgdfd');
-  t.deepEqual(rows.map((r) => [r.n, r.improved, r.diverged]), [[1, 36, 0], [10, 36, 0]]);
+  t.deepEqual(rows.map((r) => [r.id, r.n, r.improved, r.diverged]), [['vsgdfd-paper', 1, 36, 0], ['vsgdfd-paper', 10, 36, 0], ['vsgdfd', 1, 36, 0], ['vsgdfd', 10, 36, 0]]);
   t.true(need().elementary.claim.vsgdfdImprovesEverywhere);
 });
 
@@ -82,7 +82,7 @@ test('results.json is consistent with itself: counts, gains, sorting, e0', (t) =
       checked++;
     });
   }
-  t.is(checked, 19 * 2 * 36);
+  t.is(checked, 20 * 2 * 36); // 20 settings (vSGD-fd twice: variant 'paper' and the defaults)
 });
 
 test('the Figure 6 PNG shows exactly the sorted losses of results.json', async (t) => {
@@ -139,7 +139,7 @@ browserTest('index.html renders offline in Chromium: every figure, no console er
       t.is(info.src, `data:image/png;base64,${file}`, `${name} inlined from its PNG`);
     }
     const robust = await page.$$eval('#robustness td[data-id]', (tds) => tds.map((td) => [td.getAttribute('data-id'), td.getAttribute('data-n'), td.getAttribute('data-k'), td.textContent]));
-    t.is(robust.length, 19 * 2 * 3);
+    t.is(robust.length, 20 * 2 * 3);
     for (const [id, n, k, text] of robust) {
       const row = j.elementary.rows.find((r) => r.id === id && String(r.n) === n);
       if (!row) {
@@ -151,7 +151,7 @@ browserTest('index.html renders offline in Chromium: every figure, no console er
       t.is(text, want, `${id} n=${n} ${k}`);
     }
     const gains = await page.$$eval('#gains td[data-row]', (tds) => tds.map((td) => [Number(td.getAttribute('data-row')), Number(td.getAttribute('data-case')), td.textContent]));
-    t.is(gains.length, 19 * 2 * 36);
+    t.is(gains.length, 20 * 2 * 36);
     const wrong = gains.filter(([r, c, text]) => text !== showGain(j.elementary.rows[r as number].squares[c as number].gainMean));
     t.deepEqual(wrong, []);
     const settings = await page.$eval('#settings', (el) => el.textContent ?? '');

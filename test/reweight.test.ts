@@ -30,7 +30,7 @@ test('aligned rows: weights 1/n, the plain mean and n_eff = n, i.e. the dense st
 test('orthogonal rows: weights 1, the sum and n_eff = 1, as the float64 reference computes', (t) => {
   const d = 120, n = 4, r = rng(SEED + 1);
   const opt = new VSGDfd(new Float32Array(d).fill(1), { minibatch: n, bootstrap: 1, reweight: true });
-  const ro = refOptions({ algo: 'vsgdfd', sparsity: 'none', minibatch: n, bootstrap: 1, curvatureEvery: 1, outlierSigmas: 2, lr: 0, decay: 0, reweight: true });
+  const ro = refOptions({ algo: 'vsgdfd', sparsity: 'none', minibatch: n, bootstrap: 1, curvatureEvery: 1, outlierSigmas: 2, lr: 0, decay: 0, reweight: true, variant: 'signed' });
   const grads = new Float32Array(n * d), shifted = new Float32Array(n * d);
   for (let step = 0; step < 10; step++) {
     grads.fill(0);

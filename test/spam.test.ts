@@ -63,7 +63,7 @@ test('a tiny study runs end to end and draws its figures', async (t) => {
     grids: { sgd: [1], adagrad: [0.3], adam: [0.01] }, minibatch: 4, epochs: 0.2, seed: 1,
     ns: [1, 8], rules: ['instance', 'global', 'none'], seeds: [1], targets: [0.4], maxEpochs: 0.2,
   });
-  t.deepEqual(r.comparison.map((x) => x.algorithm), ['vsgdfd', 'sgd', 'adagrad', 'adam']);
+  t.deepEqual(r.comparison.map((x) => [x.algorithm, x.variant]), [['vsgdfd', 'signed'], ['vsgdfd', 'paper'], ['sgd', undefined], ['adagrad', undefined], ['adam', undefined]]);
   t.is(r.sweep.length, 6);
   t.deepEqual(sweepTable(r).map((x) => [x.rule, x.n]), [['instance', 1], ['instance', 8], ['global', 1], ['global', 8], ['none', 1], ['none', 8]]);
   for (const png of [comparisonPng(r), sweepPng(r)]) t.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
@@ -76,10 +76,13 @@ test('`vsgd-fd train spam --json` prints one JSON object', (t) => {
   t.is(r.stderr, '');
   const j = JSON.parse(r.stdout);
   for (const k of ['accuracy', 'logLoss', 'seconds', 'loadSeconds']) t.is(typeof j[k], 'number', k);
-  t.like(j, { problem: 'spam', algorithm: 'vsgdfd', sparsity: 'instance', minibatch: 1, epochs: 1, bits: 12, d: 4097, train: 4837, test: 1209, samples: 4837 });
+  t.like(j, { problem: 'spam', algorithm: 'vsgdfd', variant: 'signed', sparsity: 'instance', minibatch: 1, epochs: 1, bits: 12, d: 4097, train: 4837, test: 1209, samples: 4837 });
   t.true(j.accuracy > 0.9);
   t.is(typeof j.diagnostics.moving, 'number');
   const bad = cli('cifar');
   t.not(bad.status, 0);
   t.regex(bad.stderr, /unknown cifar; known: spam, mnist/);
+  const momentum = cli('spam', '--algorithm', 'momentum');
+  t.not(momentum.status, 0);
+  t.regex(momentum.stderr, /spam takes --algorithm vsgdfd, sgd, adagrad, adam, not momentum/);
 });

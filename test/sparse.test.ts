@@ -117,7 +117,7 @@ test('bad sparse rows are refused with clear errors and change nothing', (t) => 
     t.throws(() => opt.updateSparse(rows as SparseRows), { instanceOf: type, message });
     t.deepEqual(snapshot(opt), before);
   }
-  const dense = new VSGDfd(new Float32Array(d));
+  const dense = new VSGDfd(new Float32Array(d), { sparsity: 'none' });
   t.throws(() => dense.updateSparse(ok), { message: /needs sparsity 'instance' or 'global'/ });
   opt.updateSparse(ok); // curvature is not due on update 1 of every 2
   const after = snapshot(opt);

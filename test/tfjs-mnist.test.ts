@@ -20,7 +20,9 @@ test.serial('wasm backend: θ copied in and out each step, the same steps as the
   const run = async (backend: 'cpu' | 'wasm') => {
     await useBackend(backend);
     const model = buildModel('mlp', 3);
-    const opt = new VSGDfdOptimizer();
+    // variant 'paper': the default's probe signs are hashed from the bits of g and v, so the two
+    // backends' last-bit differences in the gradients would send the runs apart
+    const opt = new VSGDfdOptimizer({ variant: 'paper' });
     model.compile({ optimizer: opt, loss: 'categoricalCrossentropy' });
     const xs = tf.tensor2d(m.train.images, [192, 784]);
     const ys = tf.oneHot(tf.tensor1d(m.train.labels, 'int32'), 10).toFloat();
@@ -66,9 +68,6 @@ test.serial('--model cnn: the small CNN trains too', (t) => {
 });
 
 test.serial('bad combinations are refused with a message', (t) => {
-  const a = cli('--no-progress');
-  t.not(a.status, 0);
-  t.regex(a.stderr, /add --tfjs/);
   const b = cli('--tfjs', '--algorithm', 'adagrad', '--no-progress');
   t.regex(b.stderr, /adagrad is not one of vsgdfd, adam, momentum/);
   const c = cli('--tfjs', '--algorithm', 'adam', '--microbatches', '4', '--no-progress');

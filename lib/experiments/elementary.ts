@@ -40,6 +40,8 @@ export interface Setting {
   label: string;
   /** the options passed to the optimizer besides minibatch and threads */
   options: Record<string, number>;
+  /** vSGD-fd's variant, when not its default */
+  variant?: 'paper';
 }
 
 export function settings(o: Pick<GridOptions, 'algorithms' | 'lrs' | 'decays'>): Setting[] {
@@ -53,6 +55,8 @@ export function settings(o: Pick<GridOptions, 'algorithms' | 'lrs' | 'decays'>):
     } else if (algo === 'adagrad' || algo === 'natural') {
       for (const lr of o.lrs) out.push({ id: `${algo}-${lr}`, algo, label: `${NAMES[algo]} η₀=${lr}`, options: { lr } });
     } else {
+      // vSGD-fd: the paper's method as published, then the library's defaults
+      if (algo === 'vsgdfd') out.push({ id: 'vsgdfd-paper', algo, label: "vSGD-fd variant 'paper'", options: {}, variant: 'paper' });
       out.push({ id: algo, algo, label: `${NAMES[algo]} (defaults)`, options: {} });
     }
   }
@@ -85,7 +89,7 @@ function make(s: Setting, theta: Float32Array, n: number, threads?: number): Opt
     case 'natural': return new NaturalGradient(theta, { ...common, ...s.options });
     case 'adam': return new Adam(theta, common);
     case 'vsgd': return new VSGD(theta, common);
-    case 'vsgdfd': return new VSGDfd(theta, common);
+    case 'vsgdfd': return new VSGDfd(theta, s.variant ? { ...common, variant: s.variant } : common);
   }
 }
 
@@ -131,6 +135,19 @@ export interface GridResult {
 }
 
 export type Progress = (done: number, total: number) => void;
+
+/** A training loop's pause: at most every `ms` it reports progress and lets the event loop turn (a
+ * progress bar draws, Ctrl-C lands), then throws Interrupted once `signal` has aborted. */
+export function pacer(progress: ((done: number, total: number) => void) | undefined, signal: AbortSignal | undefined, ms: number) {
+  let last = performance.now();
+  return async (done: number, total: number): Promise<void> => {
+    if (performance.now() - last <= ms) return;
+    progress?.(done, total);
+    await new Promise((ok) => setImmediate(ok));
+    if (signal?.aborted) throw new Interrupted();
+    last = performance.now();
+  };
+}
 
 export class Interrupted extends Error {
   constructor() {

@@ -37,7 +37,7 @@ function figure5Choice(grid: GridResult): { caseIndex: number; rows: number[] } 
 }
 
 export function claim(grid: GridResult) {
-  const vsgdfd = grid.rows.filter((r) => r.setting.algo === 'vsgdfd').map((r) => ({ n: r.n, improved: r.improved, cases: r.squares.length }));
+  const vsgdfd = grid.rows.filter((r) => r.setting.algo === 'vsgdfd').map((r) => ({ label: r.setting.label, n: r.n, improved: r.improved, cases: r.squares.length }));
   const fixed = grid.rows.filter((r) => FIXED_RATE.includes(r.setting.algo));
   const ids = [...new Set(fixed.map((r) => r.setting.id))];
   const neverFail = ids.filter((id) => fixed.filter((r) => r.setting.id === id).every((r) => !fails(r)));
@@ -189,7 +189,8 @@ function html(json: ResultsJson, pngs: Record<string, Buffer>): string {
   const caseName = (k: number) => `${cases[k].loss} A=${cases[k].A} σ²=${cases[k].noise}`;
   const img = (name: string, alt: string) => `<img id="${name}" src="data:image/png;base64,${pngs[name].toString('base64')}" alt="${esc(alt)}">`;
   const c = json.elementary.claim;
-  const vs = c.vsgdfd.map((v) => `${v.improved}/${v.cases} cases at n = ${v.n}`).join(', ');
+  const labels = [...new Set(c.vsgdfd.map((v) => v.label))];
+  const vs = labels.map((l) => `${l} improves on ${c.vsgdfd.filter((v) => v.label === l).map((v) => `${v.improved}/${v.cases} cases at n = ${v.n}`).join(', ')}`).join('; ');
   const never = c.fixedRateSettingsThatNeverFail;
   const f5 = json.figures.figure5;
   const labelOf = (id: string) => json.elementary.rows.find((r) => r.id === id)?.label ?? id;
@@ -221,7 +222,7 @@ img{max-width:100%;border:1px solid #eee}figure{margin:12px 0}figcaption{max-wid
 code{background:#f4f4f4;padding:0 3px}
 </style></head><body>
 <h1>vSGD-fd: the paper's experiments</h1>
-<p id="claim">vSGD-fd with default settings improves on ${vs}${c.vsgdfdImprovesEverywhere ? ' — every case, as the paper claims.' : ' — <strong>not every case</strong>, unlike the paper.'}
+<p id="claim">${vs}${c.vsgdfdImprovesEverywhere ? ' — every case, as the paper claims.' : ' — <strong>not every case</strong>, unlike the paper.'}
 Of the ${c.fixedRateRows} rows of fixed-rate baselines (SGD, AdaGrad, natural gradient; one row per setting and n), ${c.fixedRateRowsThatFail} fail on at least one case.
 ${never.length === 0 ? 'Every fixed-rate setting fails somewhere, as the paper claims.' : `<strong>Unlike the paper's claim</strong>, these fixed-rate settings improve on every case at every n: <span id="never-fail">${never.map((id) => esc(labelOf(id))).join(', ')}</span> (their worst gains are in the table below).`}</p>
 <h2>Settings</h2>

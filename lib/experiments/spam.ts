@@ -2,10 +2,11 @@
 // gradients (p − y)·x. vSGD-fd with sparse rates takes CSR rows (updateSparse/probeSparse, O(nnz)
 // per step); vSGD-fd with sparsity 'none' and the baselines, which exist only as dense native
 // optimizers, take dense n × d rows, so the study runs at a smaller hash (docs/spam.md).
-import { AdaGrad, Adam, type Optimizer, SGD, type SparseRows, VSGDfd, type VSGDfdOptions } from '../index';
+import { type Optimizer, type SparseRows, VSGDfd, type VSGDfdOptions } from '../index';
+import { baseline } from './baseline';
 import { type SpamData, type SpamSet } from '../problems/spam';
 import { rng } from '../problems/random';
-import { Interrupted } from './elementary';
+import { pacer } from './elementary';
 import { Panel, figureCanvas, legend, png } from './plot';
 
 export const SPAM_ALGOS = ['vsgdfd', 'sgd', 'adagrad', 'adam'] as const;
@@ -43,6 +44,8 @@ export interface TrainResult extends Eval {
   algorithm: SpamAlgo;
   minibatch: number;
   sparsity?: string;
+  /** vSGD-fd's variant */
+  variant?: string;
   lr?: number;
   d: number;
   samples: number;
@@ -126,12 +129,8 @@ function make(o: TrainOptions, theta: Float32Array): Optimizer {
   switch (o.algorithm) {
     case 'vsgdfd':
       return new VSGDfd(theta, { ...o.vsgd, minibatch: o.minibatch, sparsity: o.sparsity ?? 'instance', threads });
-    case 'sgd':
-      return new SGD(theta, { lr: o.lr, minibatch: o.minibatch, threads });
-    case 'adagrad':
-      return new AdaGrad(theta, { lr: o.lr, minibatch: o.minibatch, threads });
-    case 'adam':
-      return new Adam(theta, { lr: o.lr, minibatch: o.minibatch, threads });
+    default:
+      return baseline(o.algorithm, theta, { lr: o.lr, minibatch: o.minibatch, threads });
   }
 }
 
@@ -237,9 +236,10 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
   let nextEval = every > 0 ? every : Infinity;
   let samples = 0;
   let done = 0;
-  let lastYield = performance.now();
   let diagnostics: Diagnostics | undefined;
   let seconds = 0;
+  const variant = o.algorithm === 'vsgdfd' ? (opt as VSGDfd).options.variant : undefined;
+  const pause = pacer(progress, signal, 100);
   try {
     for (let t = 0; t < steps; t++) {
       const rows = batch.fill(Array.from({ length: n }, next), theta);
@@ -269,12 +269,7 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
         targets.forEach((x, k) => (reached[k] ??= e.logLoss <= x ? samples : null));
         if ((targets.length && reached.every((s) => s !== null)) || !Number.isFinite(e.logLoss)) break;
       }
-      if (performance.now() - lastYield > 100) {
-        progress?.(t + 1, steps);
-        await new Promise((ok) => setImmediate(ok));
-        if (signal?.aborted) throw new Interrupted();
-        lastYield = performance.now();
-      }
+      await pause(t + 1, steps);
     }
     progress?.(steps, steps);
     seconds = (performance.now() - start) / 1000;
@@ -284,7 +279,7 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
   }
   const e = evaluate(test, theta);
   return {
-    algorithm: o.algorithm, minibatch: n, ...(o.algorithm === 'vsgdfd' ? { sparsity: o.sparsity ?? 'instance' } : { lr: o.lr }),
+    algorithm: o.algorithm, minibatch: n, ...(o.algorithm === 'vsgdfd' ? { sparsity: o.sparsity ?? 'instance', variant } : { lr: o.lr }),
     d, samples, steps: done, seconds, ...e, curve, samplesToTarget: reached, ...(diagnostics ? { diagnostics } : {}),
   };
 }
@@ -327,6 +322,7 @@ export async function study(data: SpamData, o: StudyOptions, progress?: (done: n
   const N = data.train.labels.length;
   const runs: { label: string; run: TrainOptions }[] = [
     { label: 'vSGD-fd', run: { algorithm: 'vsgdfd', sparsity: 'instance', minibatch: o.minibatch, epochs: o.epochs, seed: o.seed } },
+    { label: "vSGD-fd variant 'paper'", run: { algorithm: 'vsgdfd', sparsity: 'instance', vsgd: { variant: 'paper' }, minibatch: o.minibatch, epochs: o.epochs, seed: o.seed } },
   ];
   for (const algorithm of ['sgd', 'adagrad', 'adam'] as const) {
     for (const lr of o.grids[algorithm]) runs.push({ label: `${algorithm} η₀=${lr}`, run: { algorithm, lr, minibatch: o.minibatch, epochs: o.epochs, seed: o.seed } });
@@ -370,7 +366,7 @@ export function sweepTable(r: StudyResult): { rule: Rule; n: number; samples: (n
   return out;
 }
 
-const COLORS: Record<string, string> = { vsgdfd: '#2ca02c', sgd: '#1f77b4', adagrad: '#ff7f0e', adam: '#9467bd', instance: '#2ca02c', global: '#d62728', none: '#555' };
+const COLORS: Record<string, string> = { vsgdfd: '#2ca02c', paper: '#8c564b', sgd: '#1f77b4', adagrad: '#ff7f0e', adam: '#9467bd', instance: '#2ca02c', global: '#d62728', none: '#555' };
 const NAMES: Record<string, string> = { vsgdfd: 'vSGD-fd (defaults)', sgd: 'SGD', adagrad: 'AdaGrad', adam: 'Adam', instance: "vSGD-fd 'instance' (eq. 4)", global: "vSGD-fd 'global'", none: "vSGD-fd 'none' (dense rates)" };
 const DASH: Record<string, number[]> = { global: [6, 4] };
 const decades = (lo: number, hi: number) => {
@@ -385,7 +381,8 @@ const short = (v: number) => (v >= 1 ? String(v) : `1e${Math.round(Math.log10(v)
 export function comparisonPng(r: StudyResult): Buffer {
   const { canvas, ctx } = figureCanvas(900, 430);
   const base = r.comparison.filter((x) => x.algorithm !== 'vsgdfd');
-  const v = r.comparison.find((x) => x.algorithm === 'vsgdfd') as TrainResult;
+  const v = r.comparison.find((x) => x.algorithm === 'vsgdfd' && x.variant !== 'paper') as TrainResult;
+  const paper = r.comparison.find((x) => x.algorithm === 'vsgdfd' && x.variant === 'paper');
   const lrs = base.map((x) => x.lr as number);
   const losses = r.comparison.flatMap((x) => x.curve.map((c) => c[1])).filter((x) => Number.isFinite(x));
   const ymin = Math.min(...losses) / 1.5, ymax = 1;
@@ -398,14 +395,17 @@ export function comparisonPng(r: StudyResult): Buffer {
     for (const x of xs) left.dot(x.lr as number, Number.isFinite(x.logLoss) ? Math.min(x.logLoss, ymax) : ymax, COLORS[a]);
   }
   left.line([left.xa.min, left.xa.max], [v.logLoss, v.logLoss], COLORS.vsgdfd, 2, [6, 4]);
+  if (paper) left.line([left.xa.min, left.xa.max], [paper.logLoss, paper.logLoss], COLORS.paper, 2, [2, 3]);
   const N = r.train;
   const E = r.options.epochs;
   const right = new Panel(ctx, 520, 40, 330, 320, { min: 0, max: E, label: 'epochs', ticks: Array.from({ length: E + 1 }, (_, k) => k) }, yAxis);
   right.frame('learning curves (best η₀ of each baseline)');
   const best = (a: SpamAlgo) => r.comparison.filter((x) => x.algorithm === a).reduce((p, q) => (q.logLoss < p.logLoss ? q : p));
-  const shown = [v, best('sgd'), best('adagrad'), best('adam')];
-  for (const x of shown) right.line(x.curve.map((c) => c[0] / N), x.curve.map((c) => c[1]), COLORS[x.algorithm]);
-  legend(ctx, 80, 405, shown.map((x) => ({ color: COLORS[x.algorithm], label: x.algorithm === 'vsgdfd' ? NAMES.vsgdfd : `${NAMES[x.algorithm]} (best η₀ = ${x.lr})` })));
+  const shown = [v, ...(paper ? [paper] : []), best('sgd'), best('adagrad'), best('adam')];
+  const color = (x: TrainResult) => COLORS[x === paper ? 'paper' : x.algorithm];
+  for (const x of shown) right.line(x.curve.map((c) => c[0] / N), x.curve.map((c) => c[1]), color(x), 2, x === paper ? [2, 3] : []);
+  const label = (x: TrainResult) => (x === paper ? "vSGD-fd variant 'paper'" : x.algorithm === 'vsgdfd' ? NAMES.vsgdfd : `${NAMES[x.algorithm]} (best η₀ = ${x.lr})`);
+  legend(ctx, 30, 405, shown.map((x) => ({ color: color(x), label: label(x), dash: x === paper ? [2, 3] : undefined })));
   return png(canvas);
 }
 

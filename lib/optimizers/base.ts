@@ -56,7 +56,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     this.schedule = new Schedule(def.kind, (o.curvatureEvery as number | undefined) ?? 1, sparsity === 0, this.d);
     const config: EngineConfig = {
       algo, sparsity, bootstrap: 1, slowStart: 1, epsilon: 1e-5, outlierSigmas: 0,
-      lr: 0, decay: 0, beta1: 0, beta2: 0, reweight: false,
+      lr: 0, decay: 0, beta1: 0, beta2: 0, reweight: false, variant: 0,
       threads: (o.threads as number | undefined) ?? 0,
       device: engineDevice(o.device as DeviceOption),
       ...def.config(o),

@@ -2,16 +2,19 @@
 // rows at the probe point, or supplied curvature), the probe point itself, and sparse rows under
 // `sparsity: 'instance' | 'global'`.
 import * as check from '../check';
-import type { Sparsity } from '../names';
+import type { Sparsity, Variant } from '../names';
 import { Optimizer } from './base';
 import type { CommonOptions, StepInfo } from './types';
 import { checkSparse, firstNonFiniteSparse, type SparseRows } from './rows';
 
 /** The options of VSGDfd and VSGD. */
 export interface AdaptiveOptions extends CommonOptions {
+  /** 'signed': the random-sign probe and the split rate (docs/algorithm.md, "Variants");
+   * 'paper': the method as published. Default: 'signed'. */
+  variant?: Variant;
   /** 'none': dense rates (eq. 3); 'instance': each coordinate counts the rows where its entry is
    * non-zero (eq. 4) and takes sparse rows; 'global': the moving average of that count.
-   * Default: 'none'. */
+   * Default: 'instance'. With variant 'paper' or reweight: 'none'. */
   sparsity?: Sparsity;
   /** Curvature rows every k-th update (the paper's footnote 3); bootstrap updates always take them.
    * Range: an integer >= 1 and <= 2147483647. Default: 1. */

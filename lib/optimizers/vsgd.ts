@@ -1,5 +1,5 @@
 // vSGD with supplied curvature ("bbprop"): the caller passes per-sample diagonal curvature rows.
-import { vsgdOptions } from '../options';
+import { vsgdDefaults, vsgdOptions } from '../options';
 import type { AlgoDef, LoadOverrides } from './types';
 import { type AdaptiveOptions, CurvatureOptimizer } from './curvature';
 import { vsgdConfig } from './vsgdfd';
@@ -27,15 +27,17 @@ const def: AlgoDef = {
   schema: vsgdOptions,
   fields: { g: 'g', v: 'v', h: 'h', tau: 'tau', eta: 'eta', p: 'p' },
   kind: 'curvature',
-  config: vsgdConfig,
+  // the variants differ in the finite-difference probe only; for vSGD, in the sparsity default
+  config: (o) => ({ ...vsgdConfig(o), variant: 0 }),
 };
 
 export class VSGD extends CurvatureOptimizer<VSGDState, VSGDOptions> {
   constructor(theta: Float32Array, options: VSGDOptions = {}) {
-    super(def, theta, options);
+    super(def, theta, vsgdDefaults(options) as VSGDOptions);
   }
 
   static load(theta: Float32Array, bytes: Uint8Array, overrides?: LoadOverrides): VSGD {
-    return VSGD.restore((t, o) => new VSGD(t, o as VSGDOptions), def, theta, bytes, overrides);
+    // a checkpoint saved before the variants existed continues with the method it was saved with
+    return VSGD.restore((t, o) => new VSGD(t, { variant: 'paper', ...o } as VSGDOptions), def, theta, bytes, overrides);
   }
 }

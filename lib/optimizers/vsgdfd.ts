@@ -1,6 +1,7 @@
 // vSGD-fd: adaptive per-coordinate rates from the gradient's mean and variance and a
 // finite-difference curvature (docs/algorithm.md).
-import { vsgdOptions } from '../options';
+import { VARIANTS } from '../names';
+import { vsgdDefaults, vsgdOptions } from '../options';
 import type { AlgoDef, LoadOverrides, Resolved } from './types';
 import { type AdaptiveOptions, CurvatureOptimizer } from './curvature';
 import type { SparseRows } from './rows';
@@ -27,7 +28,10 @@ export interface VSGDfdState {
 
 export const vsgdConfig = (o: Record<string, unknown>) => {
   const r = o as unknown as Resolved<AdaptiveOptions>;
-  return { bootstrap: r.bootstrap, slowStart: r.slowStart, epsilon: r.epsilon, outlierSigmas: r.outlierSigmas, reweight: r.reweight };
+  return {
+    bootstrap: r.bootstrap, slowStart: r.slowStart, epsilon: r.epsilon, outlierSigmas: r.outlierSigmas, reweight: r.reweight,
+    variant: VARIANTS.indexOf(r.variant),
+  };
 };
 
 const def: AlgoDef = {
@@ -40,7 +44,7 @@ const def: AlgoDef = {
 
 export class VSGDfd extends CurvatureOptimizer<VSGDfdState, VSGDfdOptions> {
   constructor(theta: Float32Array, options: VSGDfdOptions = {}) {
-    super(def, theta, options);
+    super(def, theta, vsgdDefaults(options) as VSGDfdOptions);
   }
 
   /** The probe point θ+δ for this step's rows, as a view that the next probe() overwrites.
@@ -56,6 +60,7 @@ export class VSGDfd extends CurvatureOptimizer<VSGDfdState, VSGDfdOptions> {
   }
 
   static load(theta: Float32Array, bytes: Uint8Array, overrides?: LoadOverrides): VSGDfd {
-    return VSGDfd.restore((t, o) => new VSGDfd(t, o as VSGDfdOptions), def, theta, bytes, overrides);
+    // a checkpoint saved before the variants existed continues with the method it was saved with
+    return VSGDfd.restore((t, o) => new VSGDfd(t, { variant: 'paper', ...o } as VSGDfdOptions), def, theta, bytes, overrides);
   }
 }

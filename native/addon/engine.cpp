@@ -41,6 +41,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   P_.beta1 = float_field(cfg, "beta1");
   P_.beta2 = float_field(cfg, "beta2");
   P_.reweight = cfg.Get("reweight").ToBoolean() ? 1 : 0;
+  P_.variant = int_field(cfg, "variant", vsgd::kPaper, vsgd::kSigned);
   threads_ = int_field(cfg, "threads", 0, 1 << 16);
   d_ = f32(info[1], "theta").ElementLength();
   auto theta = f32(info[1], "theta", d_);

@@ -40,12 +40,13 @@ Napi::Array strings(Napi::Env env, const char* const (&names)[N]) {
   return out;
 }
 
-// names: { algorithms, sparsity, fields }, indexed by the ids of vsgd_math.h (names.h)
+// names: { algorithms, sparsity, fields, variants }, indexed by the ids of vsgd_math.h (names.h)
 Napi::Object Names(Napi::Env env) {
   auto o = Napi::Object::New(env);
   o.Set("algorithms", strings(env, vsgd::kAlgoNames));
   o.Set("sparsity", strings(env, vsgd::kSparsityNames));
   o.Set("fields", strings(env, vsgd::kFieldNames));
+  o.Set("variants", strings(env, vsgd::kVariantNames));
   return o;
 }
 

@@ -41,10 +41,10 @@ void Accumulator::add_curvature(const Params& P, const float* state, const float
 #pragma omp parallel for schedule(static) num_threads(team(threads))
   for (int64_t i = 0; i < (int64_t)d; ++i) {
     const Acc a = acc_at(m_, s1_, s2_, c1_, c2_, bad_, i);
-    const float inv = needs_offset(P.algo) ? 1.0f / fabsf(probe_offset(load(L, state, d, i), a, P.eps)) : 0.0f;
+    const float inv = needs_offset(P.algo) ? curv_scale(P, probe_offset(P, load(L, state, d, i), a, (size_t)i)) : 0.0f;
     for (int j = 0; j < k; ++j) {
       const size_t q = (size_t)j * d + i;
-      acc_curv(P.algo, P.sparsity, grads[q], extra[q], inv, c1_[i], c2_[i], bad_[i]);
+      acc_curv(P.algo, P.sparsity, P.variant == kSigned, grads[q], extra[q], inv, c1_[i], c2_[i], bad_[i]);
     }
   }
   curv_rows_ += k;
@@ -55,7 +55,7 @@ void Accumulator::probe(const Params& P, const float* theta, const float* state,
   const Layout L = layout(P.algo, P.sparsity);
 #pragma omp parallel for schedule(static) num_threads(team(threads))
   for (int64_t i = 0; i < (int64_t)d; ++i)
-    out[i] = theta[i] + probe_offset(load(L, state, d, i), acc_at(m_, s1_, s2_, c1_, c2_, bad_, i), P.eps);
+    out[i] = theta[i] + probe_offset(P, load(L, state, d, i), acc_at(m_, s1_, s2_, c1_, c2_, bad_, i), (size_t)i);
 }
 
 StepStats Accumulator::finish(const Params& P, float* theta, float* state, size_t d, float* probe_out, int threads) {
@@ -70,7 +70,7 @@ StepStats Accumulator::finish(const Params& P, float* theta, float* state, size_
     const unsigned f = apply(P, c, th, acc_at(m_, s1_, s2_, c1_, c2_, bad_, i), n, curv);
     store(L, state, d, i, c);
     theta[i] = th;
-    if (probe_out && needs_offset(P.algo)) probe_out[i] = th + probe_offset<float>(c.g, c.tau, 0.0f, 0.0f, P.eps);
+    if (probe_out && needs_offset(P.algo)) probe_out[i] = th + next_offset<float>(P, c, (size_t)i);
     s.add(f);
   }
   open_ = false;

@@ -49,14 +49,18 @@ struct Block {
     if (!curv) return round(len);
     if constexpr (needs_offset(ALGO)) {
 #pragma omp simd
-      for (size_t k = 0; k < len; ++k) fm[k] = (float)m[k], fs1[k] = mean_of(s1[k], inv_count(m[k]));  // for δ
+      for (size_t k = 0; k < len; ++k) {  // for δ
+        const acc_t inv = inv_count(m[k]);
+        fm[k] = (float)m[k], fs1[k] = mean_of(s1[k], inv), fs2[k] = mean_of(s2[k], inv);
+      }
       offsets(P, a, i0, len, inv);
     }
+    const bool sgn = P.variant == kSigned;
     for (int j = 0; j < a.n; ++j) {
       const float* row = a.grads + (size_t)j * d + i0;
       const float* ext = a.extra + (size_t)j * d + i0;
 #pragma omp simd
-      for (size_t k = 0; k < len; ++k) acc_curv(ALGO, SP, row[k], ext[k], inv[k], c1[k], c2[k], bad[k]);
+      for (size_t k = 0; k < len; ++k) acc_curv(ALGO, SP, sgn, row[k], ext[k], inv[k], c1[k], c2[k], bad[k]);
     }
     round(len);
   }
@@ -74,12 +78,13 @@ struct Block {
     }
   }
 
-  // 1/|δ| per coordinate, or θ+δ when `plus_theta` (the probe point).
+  // curv_scale(δ) per coordinate, or θ+δ when `plus_theta` (the probe point).
   template <class F> void offset_at(const Params& P, const StepArgs& a, size_t i0, size_t k, float* out, bool plus_theta) {
     const size_t i = i0 + k;
-    const F delta = probe_offset<F>(field<L.g, F>(a.state, a.d, i), field<L.tau, F>(a.state, a.d, i),
-                                    lane_load<F>(fm + k), lane_load<F>(fs1 + k), P.eps);
-    lane_store(out + k, plus_theta ? lane_load<F>(a.theta + i) + delta : 1.0f / vabs(delta));
+    const ProbeIn<F> in{field<L.g, F>(a.state, a.d, i), field<L.v, F>(a.state, a.d, i), field<L.tau, F>(a.state, a.d, i),
+                        lane_load<F>(fm + k), lane_load<F>(fs1 + k), lane_load<F>(fs2 + k), i};
+    const F delta = probe_offset<F>(P, in);
+    lane_store(out + k, plus_theta ? lane_load<F>(a.theta + i) + delta : curv_scale<F>(P, delta));
   }
   void offsets(const Params& P, const StepArgs& a, size_t i0, size_t len, float* out, bool plus_theta = false) {
     size_t k = 0;
@@ -106,7 +111,7 @@ struct Block {
     lane_store(a.theta + i, th);
     if constexpr (needs_offset(ALGO)) {
       // the next step's probe point, while θ and g are in registers (exact once bootstrap is over)
-      if (a.probe_out) lane_store(a.probe_out + i, th + probe_offset<F>(c.g, c.tau, F{}, F{}, P.eps));
+      if (a.probe_out) lane_store(a.probe_out + i, th + next_offset<F>(P, c, i));
     }
     return o;
   }
@@ -152,6 +157,7 @@ void patch_block(const Params& P, const StepArgs& a, size_t i0, size_t len, floa
   constexpr Layout L = layout(ALGO, SP);
   const float* tau = a.state + (size_t)L.tau * a.d;
   const float* g = a.state + (size_t)L.g * a.d;
+  const float* v = a.state + (size_t)L.v * a.d;
   vm8 boot{};
   size_t k = 0, lanes = 0;
   for (; k + kLanes <= len; k += kLanes) boot -= lane_load<vf8>(tau + i0 + k) <= 0.0f;
@@ -166,7 +172,9 @@ void patch_block(const Params& P, const StepArgs& a, size_t i0, size_t len, floa
       if (!(tau[i] <= 0.0f)) continue;
       Acc acc = acc_zero();
       for (int j = 0; a.grads && j < a.n; ++j) acc_grad(acc, SP, a.grads[(size_t)j * a.d + i]);
-      out[i] = a.theta[i] + probe_offset<float>(g[i], tau[i], (float)acc.m, mean_of(acc.s1, inv_count(acc.m)), P.eps);
+      const acc_t inv = inv_count(acc.m);
+      const ProbeIn<float> in{g[i], v[i], tau[i], (float)acc.m, mean_of(acc.s1, inv), mean_of(acc.s2, inv), i};
+      out[i] = a.theta[i] + probe_offset<float>(P, in);
     }
   }
 }

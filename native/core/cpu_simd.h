@@ -17,6 +17,7 @@ namespace vsgd {
 
 typedef float vf8 __attribute__((vector_size(32)));
 typedef int vm8 __attribute__((vector_size(32)));
+typedef unsigned vu8 __attribute__((vector_size(32)));
 typedef float vf4 __attribute__((vector_size(16)));
 typedef double vd4 __attribute__((vector_size(32)));
 constexpr size_t kLanes = 8;
@@ -29,6 +30,17 @@ VSGD_LANE vm8 bits(vf8 x) {
 
 template <> struct Lanes<vf8> {
   using M = vm8;
+  using U = vu8;
+  static VSGD_LANE vu8 ubits(vf8 x) {
+    vu8 b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+  }
+  static VSGD_LANE vu8 index(size_t i) {
+    const unsigned b = (unsigned)i;
+    return vu8{b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7};
+  }
+  static VSGD_LANE vf8 sign(vu8 top) { return top != 0 ? vf8{} - 1.0f : vf8{} + 1.0f; }
   static VSGD_LANE vf8 sqrt(vf8 x) {
 #if defined(__AVX__)
     return (vf8)_mm256_sqrt_ps((__m256)x);

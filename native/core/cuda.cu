@@ -64,10 +64,10 @@ __global__ void __launch_bounds__(kThreads)
     }
     Coord c = load(L, state, d, i);
     if (curv) {
-      const float inv_delta = needs_offset(P.algo) ? 1.0f / fabsf(probe_offset(c, acc, P.eps)) : 0.0f;
+      const float inv_delta = needs_offset(P.algo) ? curv_scale(P, probe_offset(P, c, acc, i)) : 0.0f;
       for (int j = 0; j < n; ++j) {
         const size_t k = (size_t)j * d + i;
-        acc_curv(acc, P.algo, P.sparsity, grads[k], extra[k], inv_delta);
+        acc_curv(acc, P, grads[k], extra[k], inv_delta);
       }
     }
     float th = theta[i];
@@ -78,7 +78,7 @@ __global__ void __launch_bounds__(kThreads)
     }
     // the next step's probe point from the new θ and g, as the CPU backend's fused probe
     // (exact once bootstrap is over; a bootstrapping caller probes with its rows instead)
-    if (probe_out) probe_out[i] = th + probe_offset<float>(c.g, c.tau, 0.0f, 0.0f, P.eps);
+    if (probe_out) probe_out[i] = th + next_offset<float>(P, c, i);
   }
   add_flags(f, counters);
 }
@@ -92,7 +92,7 @@ __global__ void __launch_bounds__(kThreads)
   Acc acc = acc_zero();
   if (grads)
     for (int j = 0; j < n; ++j) acc_grad(acc, P.sparsity, grads[(size_t)j * d + i]);
-  out[i] = theta[i] + probe_offset(load(L, state, d, i), acc, P.eps);
+  out[i] = theta[i] + probe_offset(P, load(L, state, d, i), acc, i);
 }
 
 unsigned grid_for(size_t d) { return (unsigned)((d + kThreads - 1) / kThreads); }

@@ -12,11 +12,15 @@ namespace vsgd {
 inline constexpr const char* kAlgoNames[] = {"VSGDfd", "VSGD", "SGD", "AdaGrad", "NaturalGradient", "Adam"};
 // indexed by Sparsity: the values of the `sparsity` option
 inline constexpr const char* kSparsityNames[] = {"none", "instance", "global"};
+// indexed by Variant: the values of vSGD-fd's `variant` option
+inline constexpr const char* kVariantNames[] = {"paper", "signed"};
 // Layout's members before `count`, in order
 inline constexpr const char* kFieldNames[] = {"g", "v", "h", "vh", "tau", "eta", "p"};
 constexpr int kAlgoCount = (int)(sizeof kAlgoNames / sizeof *kAlgoNames);
 constexpr int kSparsityCount = (int)(sizeof kSparsityNames / sizeof *kSparsityNames);
 constexpr int kFieldCount = (int)(sizeof kFieldNames / sizeof *kFieldNames);
+constexpr int kVariantCount = (int)(sizeof kVariantNames / sizeof *kVariantNames);
+static_assert(kVariantCount == kSigned + 1, "a name for every variant");
 static_assert(kAlgoCount == kAdam + 1 && kSparsityCount == kGlobal + 1, "a name for every id");
 static_assert(sizeof(Layout) == (kFieldCount + 1) * sizeof(int), "a name for every Layout slot");
 

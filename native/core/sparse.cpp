@@ -52,11 +52,11 @@ size_t SparseStepper::gather(const Params& P, const float* state, size_t d, cons
     std::vector<float> inv(coords_.size(), 0.0f);
     if (needs_offset(P.algo)) {
       for (size_t u = 0; u < coords_.size(); ++u)
-        inv[u] = 1.0f / fabsf(probe_offset(load(L, state, d, coords_[u]), acc_[u], P.eps));
+        inv[u] = curv_scale(P, probe_offset(P, load(L, state, d, coords_[u]), acc_[u], (size_t)coords_[u]));
     }
     for (size_t k = 0; k < r.nnz; ++k) {
       const int32_t u = slot_[r.indices[k]];
-      acc_curv(acc_[u], P.algo, P.sparsity, r.values[k], r.shifted[k], inv[u]);
+      acc_curv(acc_[u], P, r.values[k], r.shifted[k], inv[u]);
     }
   }
   return coords_.size();
@@ -85,7 +85,7 @@ StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_
     const unsigned f = apply(P, c, th, acc_[u], n, curv);
     store(L, state, d, i, c);
     theta[i] = th;
-    if (probe_out) probe_out[i] = th + probe_offset<float>(c.g, c.tau, 0.0f, 0.0f, P.eps);
+    if (probe_out) probe_out[i] = th + next_offset<float>(P, c, i);
     s.add(f & ~(unsigned)kBootstrapping);
     s.bootstrapping += was && !(f & kBootstrapping);
   }
@@ -98,7 +98,7 @@ void SparseStepper::probe(const Params& P, const float* theta, const float* stat
   const Layout L = layout(P.algo, P.sparsity);
   for (size_t u = 0; u < coords_.size(); ++u) {
     const size_t i = (size_t)coords_[u];
-    out[i] = theta[i] + probe_offset(load(L, state, d, i), acc_[u], P.eps);
+    out[i] = theta[i] + probe_offset(P, load(L, state, d, i), acc_[u], i);
   }
   release();
 }

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #if defined(__CUDACC__)
 #define VSGD_HD __host__ __device__ __forceinline__
@@ -19,6 +20,10 @@ namespace vsgd {
 
 enum Algo : int { kVsgdFd = 0, kVsgd = 1, kSgd = 2, kAdaGrad = 3, kNatural = 4, kAdam = 5 };
 enum Sparsity : int { kDense = 0, kInstance = 1, kGlobal = 2 };
+// vSGD-fd's curvature probe and rate (docs/algorithm.md, "Variants"): the paper's, or 'signed':
+// probe θ + z⊙δ with random signs z and |δ| the gradient's rms, signed finite differences, and a
+// rate whose noise term uses their mean and whose mean-gradient term uses their rms.
+enum Variant : int { kPaper = 0, kSigned = 1 };
 
 // What apply() reports for one coordinate; the traversals add these up.
 enum Flags : unsigned { kTouched = 1, kSkipped = 2, kOutlier = 4, kBootstrapping = 8 };
@@ -37,6 +42,7 @@ struct Params {
   // orthogonal reweighting (eq. 5): the step is BatchT::dir and the rate uses neff
   int reweight;
   float neff;
+  int variant;  // Variant; vSGD-fd only
 };
 
 // Slot of each state field in the state buffer (field f of coordinate i lives at
@@ -86,6 +92,7 @@ VSGD_HD bool finite(float x) {
 
 template <> struct Lanes<float> {
   using M = bool;
+  using U = uint32_t;  // unsigned integer lanes (the probe's random signs)
   static VSGD_HD float sqrt(float x) { return sqrtf(x); }
   static VSGD_HD float abs(float x) { return fabsf(x); }
   static VSGD_HD float max(float a, float b) { return fmaxf(a, b); }
@@ -96,6 +103,17 @@ template <> struct Lanes<float> {
   static VSGD_HD float wmean(float a, float na, float b, float nb) {
     return (float)(((double)na * a + (double)nb * b) / ((double)na + nb));
   }
+  static VSGD_HD uint32_t ubits(float x) {
+#if defined(__CUDA_ARCH__)
+    return __float_as_uint(x);
+#else
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+#endif
+  }
+  static VSGD_HD uint32_t index(size_t i) { return (uint32_t)i; }
+  static VSGD_HD float sign(uint32_t top) { return top ? -1.0f : 1.0f; }
 };
 template <class F> VSGD_HD F vsqrt(F x) { return Lanes<F>::sqrt(x); }
 template <class F> VSGD_HD F vabs(F x) { return Lanes<F>::abs(x); }
@@ -103,6 +121,7 @@ template <class F> VSGD_HD F vmax(F a, F b) { return Lanes<F>::max(a, b); }
 template <class F> VSGD_HD F vmin(F a, F b) { return Lanes<F>::min(a, b); }
 template <class F> VSGD_HD mask_t<F> visfinite(F x) { return Lanes<F>::isfinite(x); }
 template <class F> VSGD_HD F wmean(F a, F na, F b, F nb) { return Lanes<F>::wmean(a, na, b, nb); }
+template <class F> using ulanes_t = typename Lanes<F>::U;
 template <class M> VSGD_HD bool any_lane(M m) { return m; }
 template <class M> VSGD_HD M vnot(M m) { return !m; }
 template <class F> VSGD_HD F bc(float x) { return F{} + x; }  // broadcast
@@ -163,17 +182,18 @@ VSGD_HD void acc_grad(int sparsity, float x, acc_t& m, acc_t& s1, acc_t& s2, int
 }
 VSGD_HD void acc_grad(Acc& a, int sparsity, float x) { acc_grad(sparsity, x, a.m, a.s1, a.s2, a.bad); }
 
-// Curvature sample of one row: finite difference (vSGD-fd) or supplied value (vSGD).
-VSGD_HD void acc_curv(int algo, int sparsity, float x, float extra, float inv_delta, acc_t& c1, acc_t& c2, int& bad) {
+// Curvature sample of one row: finite difference (vSGD-fd; `scale` from curv_scale(), signed for
+// the 'signed' variant) or supplied value (vSGD).
+VSGD_HD void acc_curv(int algo, int sparsity, bool sgn, float x, float extra, float scale, acc_t& c1, acc_t& c2, int& bad) {
   const bool on = active(sparsity, x);
-  const acc_t raw = algo == kVsgdFd ? (acc_t)fabsf(x - extra) * inv_delta : (acc_t)fabsf(extra);
+  const acc_t raw = algo != kVsgdFd ? (acc_t)fabsf(extra) : sgn ? (acc_t)(extra - x) * scale : (acc_t)fabsf(x - extra) * scale;
   const acc_t c = on ? raw : 0.0;
   c1 += c;
   c2 += c * c;
   bad |= (int)(on & !finite(extra));
 }
-VSGD_HD void acc_curv(Acc& a, int algo, int sparsity, float x, float extra, float inv_delta) {
-  acc_curv(algo, sparsity, x, extra, inv_delta, a.c1, a.c2, a.bad);
+VSGD_HD void acc_curv(Acc& a, const Params& P, float x, float extra, float scale) {
+  acc_curv(P.algo, P.sparsity, P.variant == kSigned, x, extra, scale, a.c1, a.c2, a.bad);
 }
 
 // The batch as the update reads it: the active-row count and the means over those rows
@@ -193,8 +213,9 @@ VSGD_HD BatchT<float> batch(const Acc& a) {
   return BatchT<float>{(float)a.m, mean_of(a.s1, inv), mean_of(a.s2, inv), mean_of(a.c1, inv), mean_of(a.c2, inv), a.bad != 0};
 }
 
-// Probe offset δ: the mean gradient (while bootstrapping, over the samples seen so far and
-// this step's active rows), kept at least eps away from zero so the finite difference is defined.
+// Probe offset δ of the paper: the mean gradient (while bootstrapping, over the samples seen so
+// far and this step's active rows), kept at least eps away from zero so the finite difference is
+// defined.
 template <class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
   const mask_t<F> boot = tau <= 0.0f;
   F delta = g;
@@ -205,8 +226,59 @@ template <class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
   delta = visfinite(delta) ? delta : bc<F>(eps);  // bad inputs: the update skips this coordinate anyway
   return vabs(delta) < eps ? (delta < 0.0f ? bc<F>(-eps) : bc<F>(eps)) : delta;
 }
-VSGD_HD float probe_offset(const Coord& c, const Acc& a, float eps) {
-  return probe_offset<float>(c.g, c.tau, (float)a.m, mean_of(a.s1, inv_count(a.m)), eps);
+
+// The random sign z_i of the 'signed' probe: a hash of the coordinate's index and of the float bits
+// of its g and v. It changes whenever the coordinate's statistics do, and the probe and the update
+// that follows it read the same state, so both see the same sign on every backend, dense or
+// sparse rows alike (a coordinate that no row touches keeps its sign, as it keeps its state).
+template <class F> VSGD_HD F probe_sign(size_t i, F g, F v) {
+  using U = ulanes_t<F>;
+  U h = (Lanes<F>::index(i) * 0x9e3779b1u) ^ Lanes<F>::ubits(g) ^ (Lanes<F>::ubits(v) * 0x85ebca77u);
+  h ^= h >> 15;
+  h *= 0x2c1b3c6du;
+  h ^= h >> 12;
+  h *= 0x297a2d39u;
+  h ^= h >> 15;
+  return Lanes<F>::sign(h >> 31);
+}
+
+// What a probe offset is formed from: the coordinate's g, v, tau, its index, and this step's active
+// rows (their count and their means of ∇ and ∇²; zeros when there are none or after bootstrap).
+template <class F> struct ProbeIn {
+  F g, v, tau, m, g1, g2;
+  size_t i;
+};
+
+// The probe offset of either variant. 'signed': z_i·max(sqrt(v), eps), v the mean of ∇² (while
+// bootstrapping over the samples seen so far and this step's active rows).
+template <class F> VSGD_HD F probe_offset(const Params& P, const ProbeIn<F>& a) {
+  if (P.variant != kSigned) return probe_offset<F>(a.g, a.tau, a.m, a.g1, P.eps);
+  const mask_t<F> boot = a.tau <= 0.0f;
+  F sq = a.v;
+  if (any_lane(boot)) {
+    const F seen = boot ? -a.tau : bc<F>(0), total = seen + a.m;
+    sq = boot ? wmean(a.v, seen, a.g2, total > 0.0f ? a.m : bc<F>(1)) : a.v;
+  }
+  F size = vsqrt(vmax(sq, bc<F>(0)));
+  size = visfinite(size) & (size >= P.eps) ? size : bc<F>(P.eps);
+  return probe_sign<F>(a.i, a.g, a.v) * size;
+}
+
+// What multiplies ∇' − ∇ to make a curvature sample: 1/|δ| for the paper's |∇' − ∇|/|δ|, 1/δ for
+// the signed (∇' − ∇)/δ (acc_curv takes the absolute value or not).
+template <class F> VSGD_HD F curv_scale(const Params& P, F delta) {
+  return P.variant == kSigned ? 1.0f / delta : 1.0f / vabs(delta);
+}
+
+// The probe offset of one coordinate from its state and batch sums (i: its index).
+VSGD_HD float probe_offset(const Params& P, const Coord& c, const Acc& a, size_t i) {
+  const acc_t inv = inv_count(a.m);
+  return probe_offset<float>(P, ProbeIn<float>{c.g, c.v, c.tau, (float)a.m, mean_of(a.s1, inv), mean_of(a.s2, inv), i});
+}
+// The next step's probe offset from a coordinate's new state, as an update writes it (exact once
+// bootstrap is over; a bootstrapping caller probes with its rows instead).
+template <class F> VSGD_HD F next_offset(const Params& P, const CoordT<F>& c, size_t i) {
+  return probe_offset<F>(P, ProbeIn<F>{c.g, c.v, c.tau, F{}, F{}, F{}, i});
 }
 
 template <class M> struct Outcome {
@@ -228,6 +300,25 @@ template <class F> VSGD_HD void commit(mask_t<F> keep, CoordT<F>& s, const Coord
   s.eta = keep ? t.eta : s.eta;
   s.p = keep ? t.p : s.p;
   theta = keep ? th : theta;
+}
+
+// The paper's rate: (h/vh)·n g²/(v + (n−1) g²) for vSGD-fd, n g²/(v + (n−1) g²)/h for vSGD.
+template <class F> VSGD_HD F paper_rate(bool fd, F g2, F v, F h, F vh, F ne, float eps) {
+  const F base = ne * g2 / (v + (ne - 1.0f) * g2 + eps);
+  return fd ? (h + eps) / (vh + eps) * base : base / (h + eps);
+}
+
+// The 'signed' rate. The paper's rate is ne g² / (h (v − g²) + h ne g²): the curvature h weighs
+// the gradient noise v − g² and the mean gradient alike. With signed samples c the two get their
+// own: the noise, spread over directions, sees the curvature's mean |h| (the off-diagonal terms of
+// the random-sign probe cancel in it), plus half its standard error over the τ·ne samples of the
+// memory; the mean gradient, a step of all coordinates together, sees their rms sqrt(vh), which
+// keeps the off-diagonal terms. In one dimension, with steady curvature, it is the paper's vSGD
+// rate.
+template <class F> VSGD_HD F signed_rate(F g, F v, F h, F vh, F tau, F ne, float eps) {
+  const F g2 = g * g;
+  const F noise_h = vabs(h) + 0.5f * vsqrt(vmax(vh - h * h, bc<F>(0)) / (tau * ne));
+  return ne * g2 / ((noise_h + eps) * (vmax(v - g2, bc<F>(0)) + eps) + (vsqrt(vh) + eps) * ne * g2);
 }
 
 // vSGD-fd and vSGD: one step of one coordinate. `curv` says whether curvature rows came.
@@ -261,11 +352,10 @@ template <class F> VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT
                : global ? vmin(vmax(n * rp, bc<F>(1)), bc<F>(n))
                : bc<F>(n);
   const F g2 = rg * rg;
-  const F base = ne * g2 / (rv + (ne - 1.0f) * g2 + eps);
-  const F eta = fd ? (rh + eps) / (rvh + eps) * base : base / (rh + eps);
   // in [0, 1] exactly (v >= g^2); clamped because rounding may break that when the variance
   // is below float precision, and tau < 1 would make r > 1 and the averages extrapolate
   const F rtau = vmax(1.0f - g2 / (rv + eps), bc<F>(0)) * tau + 1.0f;
+  const F eta = fd && P.variant == kSigned ? signed_rate<F>(rg, rv, rh, rvh, rtau, ne, eps) : paper_rate<F>(fd, g2, rv, rh, rvh, ne, eps);
   const F rth = theta - eta * (P.reweight ? a.dir : gb * (a.m / ne));  // the step is Σ∇/ne
 
   CoordT<F> t{rg, rv, rh, fd ? rvh : s.vh, rtau, eta, global ? rp : s.p};

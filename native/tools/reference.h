@@ -5,6 +5,8 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "backend.h"
@@ -20,6 +22,7 @@ inline const char* kSparsityName[] = {"dense", "instance", "global"};
 struct Opt {  // the options, as the float values the backend sees, widened to double
   int algo, sparsity;
   double n0, C, eps, k, lr0, decay, b1, b2;
+  int variant = vsgd::kPaper;  // vSGD-fd's probe and rate (docs/algorithm.md, "Variants")
 };
 
 struct Cell {  // one coordinate's state
@@ -96,19 +99,49 @@ inline RefReweight ref_reweight(const float* rows, int n, size_t d) {
   return r;
 }
 
+// The random sign of the 'signed' probe for coordinate i: a hash of i and of the float bits of its
+// g and v (32-bit arithmetic modulo 2^32), the top bit giving -1.
+inline double ref_sign(size_t i, double g, double v) {
+  const auto bits = [](double x) {
+    const float f = (float)x;
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+  };
+  uint32_t h = ((uint32_t)i * 0x9e3779b1u) ^ bits(g) ^ (bits(v) * 0x85ebca77u);
+  h ^= h >> 15;
+  h *= 0x2c1b3c6du;
+  h ^= h >> 12;
+  h *= 0x297a2d39u;
+  h ^= h >> 15;
+  return (h >> 31) ? -1.0 : 1.0;
+}
+
 // docs/algorithm.md, "One update" step 2 and "Bootstrap": delta = g, or while bootstrapping the mean of the
 // samples seen so far and this step's active rows; |delta| >= eps with sign(0) = +1; a
 // non-finite mean (non-finite rows) gives +eps.
+// Variant 'signed': z_i * max(sqrt(v), eps), v (while bootstrapping) the mean of the squares seen
+// so far and this step's, z_i = ref_sign(i, g, v) of `sign_of` (default: s itself).
 // *err bounds the float rounding of delta (a mean of terms of either sign can cancel).
-inline double ref_delta(const Opt& o, const Cell& s, const double* x, int n, double* err = nullptr) {
-  double delta = s.g, terms = 0;
+inline double ref_delta(const Opt& o, const Cell& s, const double* x, int n, double* err = nullptr, size_t i = 0,
+                        const Cell* sign_of = nullptr) {
+  const bool sgn = o.variant == vsgd::kSigned;
+  double delta = sgn ? s.v : s.g, terms = 0;
   if (s.tau <= 0) {
     double m = 0, s1 = 0, a1 = 0;
     for (int j = 0; j < n; ++j)
-      if (ref_active(o, x[j])) m += 1, s1 += x[j], a1 += std::fabs(x[j]);
+      if (ref_active(o, x[j])) m += 1, s1 += sgn ? x[j] * x[j] : x[j], a1 += std::fabs(x[j]);
     const double seen = -s.tau, total = seen + m;
-    delta = total > 0 ? (seen * s.g + s1) / total : 0.0;
+    delta = total > 0 ? (seen * (sgn ? s.v : s.g) + s1) / total : 0.0;
     terms = total > 0 ? (seen * std::fabs(s.g) + a1) / total : 0.0;
+  }
+  if (sgn) {  // a mean of squares: nothing cancels
+    if (err) *err = 0;
+    // a mean of squares beyond the float range (huge rows) gives eps, as a non-finite mean does
+    double size = storable(delta) ? std::sqrt(std::max(delta, 0.0)) : 0.0;
+    if (!storable(size) || size < o.eps) size = o.eps;
+    const Cell& z = sign_of ? *sign_of : s;
+    return ref_sign(i, z.g, z.v) * size;
   }
   if (err) *err = storable(terms) ? kUlps * terms : 0.0;
   if (!storable(delta)) delta = o.eps;  // non-finite rows: the step skips the coordinate anyway
@@ -142,15 +175,17 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
   if (boot && !e) return out;                  // bootstrap needs curvature with every sample:
                                                // without it nothing happens (not even a skip)
   if (bad) return out.flags |= fSkipped, out;  // non-finite input: skipped
-  double c1 = 0, c2 = 0, rel_delta = 0;
+  const bool sgn = fd && o.variant == vsgd::kSigned;
+  double c1 = 0, c2 = 0, rel_delta = 0, c_size = 0;
   if (e) {
     double err = 0;
-    const double ad = std::fabs(ref_delta(o, in, x, n, &err));
+    const double delta = ref_delta(o, in, x, n, &err, i), ad = std::fabs(delta);
     if (fd) rel_delta = err / ad;  // the curvature samples are divided by delta
     for (int j = 0; j < n; ++j) {
       if (!ref_active(o, x[j])) continue;
-      const double c = fd ? std::fabs(x[j] - e[j]) / ad : std::fabs(e[j]);
-      c1 += c, c2 += c * c;
+      // 'signed': (∇' − ∇)/δ, samples of either sign whose mean may cancel below their size
+      const double c = !fd ? std::fabs(e[j]) : sgn ? (e[j] - x[j]) / delta : std::fabs(x[j] - e[j]) / ad;
+      c1 += c, c2 += c * c, c_size += std::fabs(c);
     }
   }
   Cell t = in;
@@ -174,7 +209,7 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
       flags |= fBoot;
     }
     out.slack[kG] = kUlps * (seen * std::fabs(in.g) + std::fabs(s1)) / total;  // g's mean may cancel
-    out.slack[kH] = rel_delta * std::fabs(t.h);
+    out.slack[kH] = rel_delta * std::fabs(t.h) + (sgn ? kUlps * c_size / total : 0.0);
     out.slack[kVH] = 2 * rel_delta * std::fabs(t.vh);
   } else {
     const double gb = s1 / m, q = s2 / m, cb = c1 / m, cq = c2 / m;
@@ -219,10 +254,16 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
       ne = std::min(std::max(n * t.p, 1.0), (double)n);
     }
     const double g2 = t.g * t.g;
-    const double base = ne * g2 / (t.v + (ne - 1) * g2 + eps);
-    const double eta = fd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
     const double tau_before = t.tau;
     t.tau = std::max(1 - g2 / (t.v + eps), 0.0) * t.tau + 1;  // in [0, 1] exactly; docs/algorithm.md
+    double eta;
+    if (sgn) {  // the noise sees |h| plus half its standard error over tau*ne samples, the mean sqrt(vh)
+      const double noise_h = std::fabs(t.h) + 0.5 * std::sqrt(std::max(t.vh - t.h * t.h, 0.0) / (t.tau * ne));
+      eta = ne * g2 / ((noise_h + eps) * (std::max(t.v - g2, 0.0) + eps) + (std::sqrt(t.vh) + eps) * ne * g2);
+    } else {
+      const double base = ne * g2 / (t.v + (ne - 1) * g2 + eps);
+      eta = fd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
+    }
     const double step = rw ? rw->dir[i] : s1 / ne;
     th = theta - eta * step;
     t.eta = eta;
@@ -230,6 +271,7 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
     const double err_g = kUlps * ((1 - r) * std::fabs(in.g) + r * std::fabs(gb));
     const double rel_g2 = t.g != 0 ? std::min(2 * err_g / std::fabs(t.g), 1.0) : 1.0;
     out.slack[kG] = err_g;
+    if (sgn && e) out.slack[kH] = r * kUlps * c_size / m;  // the mean of signed samples may cancel
     out.slack[kEta] = rel_g2 * std::fabs(eta);
     out.slack[kFields] = (rel_g2 + kUlps) * std::fabs(eta * step) + (rw ? kUlps * std::fabs(eta) * rw->size[i] : 0.0);
     out.slack[kTau] = (rel_g2 + kUlps) * (g2 / (t.v + eps)) * tau_before;

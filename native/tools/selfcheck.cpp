@@ -193,6 +193,12 @@ Case reweighted(Case c) {
   return c;
 }
 
+Case signed_variant(Case c) {
+  c.P.variant = c.o.variant = vsgd::kSigned;
+  c.name += " signed";
+  return c;
+}
+
 struct Inputs {
   std::vector<float> theta, state, grads, extra;  // extra empty: no curvature rows
 };
@@ -338,7 +344,11 @@ void check_step_vs_ref(const Case& c, const float* theta0, const float* state0, 
     }
     if (check_probe) {
       double err = 0;
-      const double next = w.theta + ref_delta(c.o, w.s, nullptr, 0, &err);
+      // the sign of the 'signed' probe hashes the bits of the stored g and v: those of the backend
+      Cell stored = w.s;
+      if (sl[kG] >= 0) stored.g = state1[(size_t)sl[kG] * d + i];
+      if (sl[kV] >= 0) stored.v = state1[(size_t)sl[kV] * d + i];
+      const double next = w.theta + ref_delta(c.o, w.s, nullptr, 0, &err, i, &stored);
       cp.add(probe1[i], next, w.theta, rtol, floor_f[kFields], "next probe", i,
              err + w.slack[kG] + w.slack[kFields]);
     }
@@ -397,7 +407,7 @@ void check_probe_vs_ref(const Case& c, Backend& be, const float* theta, float* s
     for (int f = 0; f < kFields; ++f)
       if (sl[f] >= 0) field(s, f) = state[(size_t)sl[f] * c.d + i];
     for (int j = 0; j < c.n; ++j) x[j] = with_rows ? grads[(size_t)j * c.d + i] : 0.0;
-    want[i] = theta[i] + ref_delta(c.o, s, x.data(), with_rows ? c.n : 0, &err[i]);
+    want[i] = theta[i] + ref_delta(c.o, s, x.data(), with_rows ? c.n : 0, &err[i], i);
     floor_v = std::max(floor_v, std::fabs(want[i]));
   }
   for (size_t i = 0; i < c.d; ++i) {
@@ -481,6 +491,12 @@ std::vector<Case> all_cases(Rng& r, size_t d) {
     for (bool curv : {true, false})
       for (int phase : {kAfter, kBootPhase})
         for (int n : {1, 7}) cs.push_back(reweighted(make_case(r, algo, vsgd::kDense, curv, phase, true, n, 0, d)));
+  // vSGD-fd's 'signed' variant (the default): its probe and rate
+  for (int sp : {vsgd::kDense, vsgd::kInstance, vsgd::kGlobal})
+    for (bool curv : {true, false})
+      for (int phase : {kAfter, kBootPhase})
+        for (int n : {1, 7}) cs.push_back(signed_variant(make_case(r, vsgd::kVsgdFd, sp, curv, phase, true, n, 0, d)));
+  cs.push_back(signed_variant(reweighted(make_case(r, vsgd::kVsgdFd, vsgd::kDense, true, kAfter, true, 7, 0, d))));
   return cs;
 }
 
@@ -624,7 +640,9 @@ std::vector<Case> trajectory_cases(Rng& r, size_t d) {
         c.P.bootstrap = 10, c.P.slow_start = 2, c.P.outlier_sigmas = 2;  // the library's defaults
         c.o.n0 = 10, c.o.C = 2, c.o.k = 2;
         cs.push_back(named(c, "traj %s %s n=%d", kAlgoName[algo], kSparsityName[sp], n));
-        if (sp == vsgd::kDense && n > 1) cs.push_back(reweighted(cs.back()));
+        const Case plain = cs.back();
+        if (sp == vsgd::kDense && n > 1) cs.push_back(reweighted(plain));
+        if (algo == vsgd::kVsgdFd) cs.push_back(signed_variant(plain));
       }
   // Baselines with a fixed rate small enough to be stable on every coordinate of the problem
   // (the natural gradient's steps are lr/(F+eps) large where F is small): on a diverging or
@@ -780,7 +798,7 @@ int cuda_vs_cpu_one_step(Backend& cu, const std::vector<std::pair<Case, Inputs>>
           if (sl[f] >= 0) field(s, f) = st_c[(size_t)sl[f] * d + i];
         for (int j = 0; j < c.n; ++j) x[j] = with_rows ? in.grads[(size_t)j * d + i] : 0.0;
         double err = 0;
-        ref_delta(c.o, s, x.data(), with_rows ? c.n : 0, &err);
+        ref_delta(c.o, s, x.data(), with_rows ? c.n : 0, &err, i);
         cp.add(pg[i], pc[i], th_c[i], kRtolCuda, 0.01, "probe", i, err);
       }
     }

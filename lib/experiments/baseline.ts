@@ -1,0 +1,10 @@
+// The baselines the real-workload studies tune, built alike for each of them.
+import { AdaGrad, Adam, type Optimizer, SGD } from '../index';
+
+export type BaselineName = 'sgd' | 'adagrad' | 'adam';
+
+/** SGD, AdaGrad or Adam at rate `lr` (undefined: the class's default). */
+export function baseline(name: BaselineName, theta: Float32Array, o: { lr?: number; minibatch: number; threads: number }): Optimizer {
+  const options = { lr: o.lr, minibatch: o.minibatch, threads: o.threads };
+  return name === 'sgd' ? new SGD(theta, options) : name === 'adagrad' ? new AdaGrad(theta, options) : new Adam(theta, options);
+}
