@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadMnist } from '../data/mnist';
+import { VSGDfd } from '../index';
 import { Panel, figureCanvas, legend, png } from './plot';
 import {
   DEFAULT_LR, NAMES, SKIP, TFJS_ALGOS, type TfAlgo, type TfBackend, type TfModel, type TfRunOptions, type TfRunResult, trainTfjs,
@@ -41,7 +42,10 @@ export function studyRuns(o: TfStudyOptions): TfRunOptions[] {
 /** where finished runs of the study wait for the rest (delete it to start over) */
 export const STUDY_CACHE = path.join('report', 'tfjs-mnist-runs');
 
-const runId = (r: TfRunOptions) => [r.algorithm, r.lr ?? 'default', r.microbatches ? `m${r.microbatches}` : '', r.model, r.backend, `b${r.batchSize}`, `e${r.epochs}`, `s${r.seed}`, r.train ?? 'all', r.test ?? 'all'].filter(Boolean).join('-');
+// vSGD-fd's runs are keyed by the library's default variant too: a run made before the default
+// changed is not taken for one of today's
+const defaultVariant = () => new VSGDfd(new Float32Array(1)).options.variant;
+const runId = (r: TfRunOptions) => [r.algorithm, r.algorithm === 'vsgdfd' ? defaultVariant() : '', r.lr ?? 'default', r.microbatches ? `m${r.microbatches}` : '', r.model, r.backend, `b${r.batchSize}`, `e${r.epochs}`, `s${r.seed}`, r.train ?? 'all', r.test ?? 'all'].filter(Boolean).join('-');
 
 /**
  * Every run of the comparison. Each finished run is written to `cache` (one JSON file per run),
