@@ -72,6 +72,7 @@ test.serial('bad combinations are refused with a message', (t) => {
   t.regex(b.stderr, /adagrad is not one of vsgdfd, adam, momentum/);
   const c = cli('--tfjs', '--algorithm', 'adam', '--microbatches', '4', '--no-progress');
   t.regex(c.stderr, /--microbatches is an option of vsgdfd/);
+  t.regex(cli('--tfjs', '--algorithm', 'momentum', '--variant', 'paper', '--no-progress').stderr, /--variant is an option of vsgdfd/);
   const d = cli('--tfjs', '--backend', 'webgl');
   t.regex(d.stderr, /Allowed choices are wasm, cpu/);
   // without tfjs installed the command says what to add

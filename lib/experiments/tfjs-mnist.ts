@@ -34,6 +34,8 @@ export interface TfRunOptions {
   test?: number;
   /** vSGD-fd: gradient rows per step (default 1, the batch mean) */
   microbatches?: number;
+  /** vSGD-fd: the method (default: the library's) */
+  variant?: 'signed' | 'paper';
 }
 
 export interface EpochResult {
@@ -119,7 +121,7 @@ export function buildModel(kind: TfModel, seed: number): tf.LayersModel {
 }
 
 function optimizer(o: TfRunOptions): tf.Optimizer {
-  if (o.algorithm === 'vsgdfd') return new VSGDfdOptimizer(o.microbatches ? { microbatches: o.microbatches } : {});
+  if (o.algorithm === 'vsgdfd') return new VSGDfdOptimizer({ ...(o.microbatches ? { microbatches: o.microbatches } : {}), ...(o.variant ? { variant: o.variant } : {}) });
   const lr = o.lr ?? DEFAULT_LR[o.algorithm];
   return o.algorithm === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, MOMENTUM);
 }

@@ -151,7 +151,8 @@ export async function tfjsCommand(c: TfCommand, progress: Progress, signal: Abor
   }
   const data = loadMnist({ train: c.trainSize, test: c.testSize });
   if (c.microbatches && c.algorithm !== 'vsgdfd') throw new Error('train mnist --tfjs: --microbatches is an option of vsgdfd');
-  const run: TfRunOptions = { algorithm: c.algorithm as TfAlgo, lr: c.lr, epochs: c.epochs, batchSize: c.batchSize, seed: c.seed, model: c.model, backend: c.backend, ...(c.microbatches ? { microbatches: c.microbatches } : {}) };
+  if (c.variant && c.algorithm !== 'vsgdfd') throw new Error('train mnist --tfjs: --variant is an option of vsgdfd');
+  const run: TfRunOptions = { algorithm: c.algorithm as TfAlgo, lr: c.lr, epochs: c.epochs, batchSize: c.batchSize, seed: c.seed, model: c.model, backend: c.backend, ...(c.microbatches ? { microbatches: c.microbatches } : {}), ...(c.variant ? { variant: c.variant } : {}) };
   const r = await trainTfjs(run, data, (done, total) => progress.update(done / total, `epoch ${Math.min(c.epochs, Math.floor((done / total) * c.epochs) + 1)}/${c.epochs}`), signal);
   progress.stop();
   if (c.json) {
@@ -162,7 +163,7 @@ export async function tfjsCommand(c: TfCommand, progress: Progress, signal: Abor
     }));
     return;
   }
-  const how = run.algorithm === 'vsgdfd' ? (c.microbatches ? `defaults, ${c.microbatches} microbatches` : 'defaults') : `η = ${r.options.lr}`;
+  const how = run.algorithm === 'vsgdfd' ? [c.variant ? `variant '${c.variant}'` : 'defaults', ...(c.microbatches ? [`${c.microbatches} microbatches`] : [])].join(', ') : `η = ${r.options.lr}`;
   const lines = [`mnist (tfjs, ${c.backend} backend): ${c.model === 'mlp' ? '784-256-128-10 MLP' : 'small CNN'}, d = ${r.d}, ${NAMES[run.algorithm]} (${how}), batch ${c.batchSize}, ${data.train.count} train / ${data.test.count} held-out digits`];
   for (const e of r.epochs) lines.push(`  epoch ${e.epoch}: held-out accuracy ${pct(e.accuracy)}, log-loss ${e.logLoss.toFixed(4)}, ${e.seconds.toFixed(1)} s`);
   const s = r.step;
