@@ -34,7 +34,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void assert_cpu(Napi::Env env, const char* what);
   vsgd::Csr csr(Napi::Env env, const Napi::CallbackInfo& info, bool with_extra);
   struct AccRows {
-    float* state;
     int k;
     const float *g, *e;
   };

@@ -53,12 +53,12 @@ Napi::Value Engine::ProbeSparse(const Napi::CallbackInfo& info) {
 // The arguments of accumulate() and accumulateCurvature(): (grads, k, extra), extra optional
 // unless `need_extra`.
 Engine::AccRows Engine::acc_rows(const Napi::CallbackInfo& info, bool need_extra) {
-  const vsgd::StepArgs a = args(info.Env());
+  args(info.Env());
   assert_cpu(info.Env(), "the accumulate form");
   const int k = count(info[1], "k");
   const float* g = f32(info[0], "grads", (size_t)k * d_).Data();
   const float* e = need_extra || given(info[2]) ? f32(info[2], "extra", (size_t)k * d_).Data() : nullptr;
-  return AccRows{a.state, k, g, e};
+  return AccRows{k, g, e};
 }
 
 // accumulate(grads, k, extra | null): k gradient rows, and their curvature when extra is given
@@ -66,7 +66,7 @@ Napi::Value Engine::Accumulate(const Napi::CallbackInfo& info) {
   const AccRows r = acc_rows(info, false);
   if (!acc_.open()) acc_.begin(d_);
   acc_.add(P_, r.g, r.k, d_, threads_);
-  if (r.e) acc_.add_curvature(P_, r.state, r.g, r.e, r.k, d_, threads_);
+  if (r.e) acc_.add_curvature(P_, r.g, r.e, r.k, d_, threads_);
   return info.Env().Undefined();
 }
 
@@ -75,7 +75,7 @@ Napi::Value Engine::AccumulateCurvature(const Napi::CallbackInfo& info) {
   const AccRows r = acc_rows(info, true);
   if (!acc_.open() || acc_.curvature_rows() + r.k > acc_.rows())
     throw Napi::RangeError::New(info.Env(), "accumulateCurvature: more curvature rows than gradient rows accumulated");
-  acc_.add_curvature(P_, r.state, r.g, r.e, r.k, d_, threads_);
+  acc_.add_curvature(P_, r.g, r.e, r.k, d_, threads_);
   return info.Env().Undefined();
 }
 

@@ -14,65 +14,73 @@ int team(int threads) {
   return 1;
 #endif
 }
-Acc acc_at(const std::vector<acc_t>& m, const std::vector<acc_t>& s1, const std::vector<acc_t>& s2,
-           const std::vector<acc_t>& c1, const std::vector<acc_t>& c2, const std::vector<int>& bad, size_t i) {
-  return Acc{m[i], s1[i], s2[i], c1[i], c2[i], bad[i]};
-}
 }  // namespace
 
 void Accumulator::begin(size_t d) {
-  for (auto* v : {&m_, &s1_, &s2_, &c1_, &c2_}) v->assign(d, 0.0);
-  bad_.assign(d, 0);
+  for (auto* v : {&m_, &s2_, &c1_, &c2_}) v->assign(d, 0.0f);
+  s1_.assign(d, 0.0);
   rows_ = curv_rows_ = 0;
   open_ = true;
 }
 
-void Accumulator::add(const Params& P, const float* grads, int k, size_t d, int threads) {
+// k rows into the sums: their gradients and, with extra, their curvature; or (grads_too false)
+// the curvature alone of rows whose gradients came before
+template <int ALGO, int SP> struct Accumulator::Add {
+  static void run(const SumsBuf& buf, const float* grads, const float* extra, int k, size_t d, bool grads_too,
+                  int threads) {
+    const DenseRows r{grads, extra, nullptr, d};
 #pragma omp parallel for schedule(static) num_threads(team(threads))
-  for (int64_t i = 0; i < (int64_t)d; ++i) {
-    for (int j = 0; j < k; ++j) acc_grad(P.sparsity, grads[(size_t)j * d + i], m_[i], s1_[i], s2_[i], bad_[i]);
-  }
-  rows_ += k;
-}
-
-void Accumulator::add_curvature(const Params& P, const float* state, const float* grads, const float* extra, int k,
-                                size_t d, int threads) {
-  const Layout L = layout(P.algo, P.sparsity);
-#pragma omp parallel for schedule(static) num_threads(team(threads))
-  for (int64_t i = 0; i < (int64_t)d; ++i) {
-    const Acc a = acc_at(m_, s1_, s2_, c1_, c2_, bad_, i);
-    const float inv = needs_offset(P.algo) ? curv_scale(P, probe_offset(P, load(L, state, d, i), a, (size_t)i)) : 0.0f;
-    for (int j = 0; j < k; ++j) {
-      const size_t q = (size_t)j * d + i;
-      acc_curv(P.algo, P.sparsity, P.variant == kSigned, grads[q], extra[q], inv, c1_[i], c2_[i], bad_[i]);
+    for (int64_t i = 0; i < (int64_t)d; ++i) {
+      SumsT<float> s = buf.load<float>((size_t)i);
+      if (grads_too) {
+        add_rows<ALGO, SP, float>(s, r, (size_t)i, 0, k);
+      } else {
+        for (int j = 0; j < k; ++j) add_curv<ALGO, SP>(s, grads[(size_t)j * d + i], extra[(size_t)j * d + i]);
+      }
+      buf.store((size_t)i, s);
     }
   }
+};
+
+void Accumulator::add(const Params& P, const float* grads, const float* extra, int k, size_t d, int threads) {
+  dispatch<Add>(P.algo, P.sparsity, buf(), grads, extra, k, d, true, threads);
+  rows_ += k;
+  if (extra) curv_rows_ += k;
+}
+
+void Accumulator::add_curvature(const Params& P, const float* grads, const float* extra, int k, size_t d,
+                                int threads) {
+  if (uses_sparsity(P.algo)) dispatch<Add>(P.algo, P.sparsity, buf(), grads, extra, k, d, false, threads);
   curv_rows_ += k;
 }
 
-void Accumulator::probe(const Params& P, const float* theta, const float* state, size_t d, float* out,
-                        int threads) const {
-  const Layout L = layout(P.algo, P.sparsity);
+template <int ALGO, int SP> struct Accumulator::Probe {
+  static void run(const SumsBuf& buf, const Params& P, const StepK& K, const float* theta, const float* state, size_t d,
+                  float* out, int threads) {
 #pragma omp parallel for schedule(static) num_threads(team(threads))
-  for (int64_t i = 0; i < (int64_t)d; ++i)
-    out[i] = theta[i] + probe_offset(P, load(L, state, d, i), acc_at(m_, s1_, s2_, c1_, c2_, bad_, i), (size_t)i);
+    for (int64_t i = 0; i < (int64_t)d; ++i)
+      out[i] = probe_point<ALGO, SP, float>(P, K, buf.load<float>((size_t)i), theta, state, d, (size_t)i);
+  }
+};
+
+void Accumulator::probe(const Params& P, const float* theta, const float* state, size_t d, float* out, int threads) {
+  if (uses_sparsity(P.algo)) dispatch<Probe>(P.algo, P.sparsity, buf(), P, step_k(rows_, false), theta, state, d, out, threads);
 }
 
-StepStats Accumulator::finish(const Params& P, float* theta, float* state, size_t d, float* probe_out, int threads) {
-  const Layout L = layout(P.algo, P.sparsity);
-  const bool curv = uses_sparsity(P.algo) && curv_rows_ > 0;
-  const float n = (float)rows_;
-  StepStats s;
+template <int ALGO, int SP> struct Accumulator::Finish {
+  static StepStats run(const SumsBuf& buf, const Params& P, const StepK& K, const Place& at, int threads) {
+    StepStats s;
 #pragma omp parallel for schedule(static) num_threads(team(threads)) reduction(+ : s)
-  for (int64_t i = 0; i < (int64_t)d; ++i) {
-    Coord c = load(L, state, d, i);
-    float th = theta[i];
-    const unsigned f = apply(P, c, th, acc_at(m_, s1_, s2_, c1_, c2_, bad_, i), n, curv);
-    store(L, state, d, i, c);
-    theta[i] = th;
-    if (probe_out && needs_offset(P.algo)) probe_out[i] = th + next_offset<float>(P, c, (size_t)i);
-    s.add(f);
+    for (int64_t i = 0; i < (int64_t)at.d; ++i)
+      s.add(flags_of(vsgd::finish<ALGO, SP, float>(P, K, buf.load<float>((size_t)i), at, (size_t)i)));
+    return s;
   }
+};
+
+StepStats Accumulator::finish(const Params& P, float* theta, float* state, size_t d, float* probe_out, int threads) {
+  const StepK K = step_k(rows_, uses_sparsity(P.algo) && curv_rows_ > 0);
+  const Place at{theta, state, d, probe_out};
+  const StepStats s = dispatch<Finish>(P.algo, P.sparsity, buf(), P, K, at, threads);
   open_ = false;
   return s;
 }

@@ -93,6 +93,12 @@ class Backend {
 
 // generic_only: the portable kernels even where AVX2 is available (the self-check compares the two)
 std::unique_ptr<Backend> make_cpu_backend(int threads, bool generic_only = false);
+struct CpuOptions {
+  int threads = 0;  // 0: OpenMP's default
+  bool generic_only = false;
+  int fused_rows = -1, chunk_rows = -1;  // the dense pass's shape (cpu_isa.h's Tuning); -1: the default
+};
+std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& o);
 // the instruction set the CPU kernels run with: "avx2+fma" or "generic"
 const char* cpu_isa();
 

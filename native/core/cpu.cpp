@@ -86,7 +86,7 @@ double reweight_rows(const float* rows, int n, size_t d, double* w, double* dir)
   const double neff = reweight(gram.data(), n, w);
   for (size_t i = 0; i < d; ++i) {
     dir[i] = 0.0;
-    for (int j = 0; j < n; ++j) acc_dir(w[j], rows[(size_t)j * d + i], dir[i]);
+    for (int j = 0; j < n; ++j) dir[i] += w[j] * rows[(size_t)j * d + i];
   }
   return neff;
 }
@@ -95,7 +95,10 @@ namespace {
 
 class Cpu final : public Backend {
  public:
-  Cpu(int threads, bool generic_only) : threads_(threads), generic_only_(generic_only) {}
+  explicit Cpu(const CpuOptions& o) : o_(o) {
+    if (o.fused_rows >= 0) tuning_.fused_rows = o.fused_rows;
+    if (o.chunk_rows > 0) tuning_.chunk_rows = o.chunk_rows;
+  }
   const char* name() const override { return "cpu"; }
   bool fuses_probe() const override { return true; }
 
@@ -107,41 +110,51 @@ class Cpu final : public Backend {
       P.neff = reweight_rows(a.grads, a.n, a.d, team(a.d), gram_, weights_.data());
       a.weights = weights_.data();
     }
-    const Kernels K = pick_kernels(P.algo, P.sparsity, generic_only_);
-    const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
-    StepStats s;
-#pragma omp parallel for schedule(dynamic, 8) num_threads(team(a.d)) reduction(+ : s)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const size_t i0 = (size_t)b * kBlock;
-      s += K.step(P, a, i0, std::min(kBlock, a.d - i0));
-    }
-    return s;
+    const StepRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.generic_only).step;
+    const StepK K = step_k(a.n, uses_sparsity(P.algo) && a.extra != nullptr);
+    const Tuning T = tuning_;
+    return each_range(a.d, [&](size_t i0, size_t i1) { return fn(P, K, a, i0, i1, T); });
   }
 
   void probe(const Params& P, const StepArgs& a, float* out) override {
-    each_block(pick_kernels(P.algo, P.sparsity, generic_only_).probe, P, a, out);
+    probe_with(pick_kernels(P.algo, P.sparsity, o_.generic_only).probe, P, a, out);
   }
   void patch_probe(const Params& P, const StepArgs& a, float* out) override {
-    each_block(pick_kernels(P.algo, P.sparsity, generic_only_).patch, P, a, out);
+    probe_with(pick_kernels(P.algo, P.sparsity, o_.generic_only).patch, P, a, out);
   }
 
  private:
   std::vector<double> gram_;
   std::vector<float> weights_;
 
-  void each_block(ProbeBlockFn fn, const Params& P, const StepArgs& a, float* out) {
+  void probe_with(ProbeRangeFn fn, const Params& P, const StepArgs& a, float* out) {
     if (!fn) return;
-    const int64_t blocks = (int64_t)((a.d + kBlock - 1) / kBlock);
-#pragma omp parallel for schedule(dynamic, 8) num_threads(team(a.d))
-    for (int64_t b = 0; b < blocks; ++b) {
-      const size_t i0 = (size_t)b * kBlock;
-      fn(P, a, i0, std::min(kBlock, a.d - i0), out);
+    const StepK K = step_k(a.grads ? a.n : 0, false);
+    each_range(a.d, [&](size_t i0, size_t i1) {
+      fn(P, K, a, i0, i1, out);
+      return StepStats{};
+    });
+  }
+
+  // fn(i0, i1) over [0, d) in ranges of kRange coordinates handed out to the team as they
+  // finish (a thread slowed by other work on the machine does not hold up the others), with
+  // the StepStats of the calls added up. A range is long enough that the
+  // hardware prefetchers see long streams, and a multiple of 16 floats (one cache line).
+  template <class Fn> StepStats each_range(size_t d, Fn&& fn) {
+    constexpr size_t kRange = size_t(1) << 15;
+    const int64_t ranges = (int64_t)((d + kRange - 1) / kRange);
+    StepStats s;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team(d)) reduction(+ : s)
+    for (int64_t k = 0; k < ranges; ++k) {
+      const size_t i0 = (size_t)k * kRange;
+      s += fn(i0, std::min(d, i0 + kRange));
     }
+    return s;
   }
 
   int threads() const {
 #ifdef _OPENMP
-    return threads_ > 0 ? threads_ : omp_get_max_threads();
+    return o_.threads > 0 ? o_.threads : omp_get_max_threads();
 #else
     return 1;
 #endif
@@ -149,15 +162,18 @@ class Cpu final : public Backend {
   // Small steps run on one thread: waking a team costs more than it saves below ~64k
   // coordinates per thread, and on a busy machine a waiting thread stalls the whole step.
   int team(size_t d) const { return (int)std::max<size_t>(1, std::min<size_t>((size_t)threads(), d / 65536)); }
-  int threads_;
-  bool generic_only_;
+  CpuOptions o_;
+  Tuning tuning_;
 };
 
 }  // namespace
 
 std::unique_ptr<Backend> make_cpu_backend(int threads, bool generic_only) {
-  return std::unique_ptr<Backend>(new Cpu(threads, generic_only));
+  CpuOptions o;
+  o.threads = threads, o.generic_only = generic_only;
+  return make_cpu_backend(o);
 }
+std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& o) { return std::unique_ptr<Backend>(new Cpu(o)); }
 
 const char* cpu_isa() { return has_avx2() ? "avx2+fma" : "generic"; }
 

@@ -1,17 +1,25 @@
-// What each instruction-set build of the CPU kernels (cpu_kernels.h) offers to cpu.cpp.
+// What each instruction-set build of the CPU traversal (cpu_kernels.h) offers to cpu.cpp.
 #pragma once
 #include "backend.h"
+#include "traverse.h"
 
 namespace vsgd {
 
-constexpr size_t kBlock = 512;  // coordinates per block: the block's sums stay in L1/L2
+constexpr size_t kBlock = 512;  // coordinates per block of many rows: its sums stay in L1
 
-using StepBlockFn = StepStats (*)(const Params&, const StepArgs&, size_t i0, size_t len);
-using ProbeBlockFn = void (*)(const Params&, const StepArgs&, size_t i0, size_t len, float* out);
+// Where the dense pass stops keeping every row's sums in registers (cpu_kernels.h): measured,
+// see docs/performance.md; the CPU backend's options may override them (native/tools/bench_cpu).
+struct Tuning {
+  int fused_rows = 16;  // up to this many rows: one pass, sums in registers
+  int chunk_rows = 8;   // beyond: rows in chunks of this many, sums buffered per block between chunks
+};
+
+using StepRangeFn = StepStats (*)(const Params&, const StepK&, const StepArgs&, size_t i0, size_t i1, const Tuning&);
+using ProbeRangeFn = void (*)(const Params&, const StepK&, const StepArgs&, size_t i0, size_t i1, float* out);
 struct Kernels {
-  StepBlockFn step;
-  ProbeBlockFn probe;  // null for algorithms without a probe point
-  ProbeBlockFn patch;  // probe at the bootstrapping coordinates only (Backend::patch_probe)
+  StepRangeFn step;
+  ProbeRangeFn probe;  // null for algorithms without a probe point
+  ProbeRangeFn patch;  // probe at the bootstrapping coordinates only (Backend::patch_probe)
 };
 
 namespace generic {

@@ -17,10 +17,19 @@ namespace vsgd {
 
 typedef float vf8 __attribute__((vector_size(32)));
 typedef int vm8 __attribute__((vector_size(32)));
-typedef unsigned vu8 __attribute__((vector_size(32)));
 typedef float vf4 __attribute__((vector_size(16)));
 typedef double vd4 __attribute__((vector_size(32)));
 constexpr size_t kLanes = 8;
+
+// Eight lanes in double, as two halves of four: the wide type of vf8 (sums that keep their digits).
+struct vd8 {
+  vd4 lo, hi;
+};
+VSGD_LANE vd8 operator+(vd8 a, vd8 b) { return {a.lo + b.lo, a.hi + b.hi}; }
+VSGD_LANE vd8 operator*(vd8 a, vd8 b) { return {a.lo * b.lo, a.hi * b.hi}; }
+VSGD_LANE vd8 operator/(vd8 a, vd8 b) { return {a.lo / b.lo, a.hi / b.hi}; }
+VSGD_LANE vd8 operator+(vd8 a, double b) { return {a.lo + b, a.hi + b}; }
+VSGD_LANE vd8 operator*(vd8 a, double b) { return {a.lo * b, a.hi * b}; }
 
 VSGD_LANE vm8 bits(vf8 x) {
   vm8 b;
@@ -30,17 +39,7 @@ VSGD_LANE vm8 bits(vf8 x) {
 
 template <> struct Lanes<vf8> {
   using M = vm8;
-  using U = vu8;
-  static VSGD_LANE vu8 ubits(vf8 x) {
-    vu8 b;
-    std::memcpy(&b, &x, sizeof b);
-    return b;
-  }
-  static VSGD_LANE vu8 index(size_t i) {
-    const unsigned b = (unsigned)i;
-    return vu8{b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7};
-  }
-  static VSGD_LANE vf8 sign(vu8 top) { return top != 0 ? vf8{} - 1.0f : vf8{} + 1.0f; }
+  using W = vd8;
   static VSGD_LANE vf8 sqrt(vf8 x) {
 #if defined(__AVX__)
     return (vf8)_mm256_sqrt_ps((__m256)x);
@@ -74,6 +73,19 @@ template <> struct Lanes<vf8> {
     }
     return r;
   }
+  static VSGD_LANE vd8 widen(vf8 x) {
+    vf4 a, b;
+    std::memcpy(&a, &x, sizeof a);
+    std::memcpy(&b, (const float*)&x + 4, sizeof b);
+    return {__builtin_convertvector(a, vd4), __builtin_convertvector(b, vd4)};
+  }
+  static VSGD_LANE vf8 narrow(vd8 x) {
+    const vf4 a = __builtin_convertvector(x.lo, vf4), b = __builtin_convertvector(x.hi, vf4);
+    vf8 r;
+    std::memcpy(&r, &a, sizeof a);
+    std::memcpy((float*)&r + 4, &b, sizeof b);
+    return r;
+  }
 };
 template <> VSGD_LANE vm8 vnot<vm8>(vm8 m) { return ~m; }
 template <> VSGD_LANE bool any_lane<vm8>(vm8 m) {
@@ -87,22 +99,21 @@ template <> VSGD_LANE bool any_lane<vm8>(vm8 m) {
 }
 
 // Unaligned lane loads and stores.
-template <class F> VSGD_LANE F lane_load(const float* p);
-template <> VSGD_LANE float lane_load<float>(const float* p) { return *p; }
 template <> VSGD_LANE vf8 lane_load<vf8>(const float* p) {
   vf8 v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-VSGD_LANE void lane_store(float* p, float v) { *p = v; }
-VSGD_LANE void lane_store(float* p, vf8 v) { std::memcpy(p, &v, sizeof v); }
-
-template <class F> VSGD_LANE mask_t<F> mask_load(const int* p);
-template <> VSGD_LANE bool mask_load<float>(const int* p) { return *p != 0; }
-template <> VSGD_LANE vm8 mask_load<vf8>(const int* p) {
-  vm8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v != 0;
+template <> VSGD_LANE void lane_store<vf8>(float* p, vf8 v) { std::memcpy(p, &v, sizeof v); }
+template <> VSGD_LANE vd8 wide_load<vf8>(const double* p) {
+  vd8 v;
+  std::memcpy(&v.lo, p, sizeof v.lo);
+  std::memcpy(&v.hi, p + 4, sizeof v.hi);
+  return v;
+}
+template <> VSGD_LANE void wide_store<vd8>(double* p, vd8 v) {
+  std::memcpy(p, &v.lo, sizeof v.lo);
+  std::memcpy(p + 4, &v.hi, sizeof v.hi);
 }
 
 VSGD_LANE int64_t sum(vm8 v) {

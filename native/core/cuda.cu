@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "traverse.h"
 
 namespace vsgd {
 namespace {
@@ -46,56 +47,48 @@ __device__ __forceinline__ void add_flags(unsigned f, unsigned long long* counte
   }
 }
 
-// The fused step: gradient sums, probe offset, curvature sums, apply, in the CPU kernels' order.
+// The fused step: one thread per coordinate through traverse.h's sequence, the rows summed in
+// row order as the CPU sums them.
+template <int ALGO, int SP>
 __global__ void __launch_bounds__(kThreads)
-    step_kernel(const Params P, const Layout L, float* __restrict__ theta, float* __restrict__ state, const size_t d,
-                const float* __restrict__ grads, const float* __restrict__ extra, const int n, const bool curv,
-                const float* __restrict__ weights, unsigned long long* __restrict__ counters,
-                float* __restrict__ probe_out) {
+    step_kernel(const Params P, const StepK K, const Place at, const DenseRows r, const int n,
+                unsigned long long* __restrict__ counters) {
   const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
   unsigned f = 0;
-  if (i < d) {
-    Acc acc = acc_zero();
-    acc_t dir = 0.0;  // with reweighting (weights not null): Σ_j w_j ∇_j
-    for (int j = 0; j < n; ++j) {
-      const float x = grads[(size_t)j * d + i];
-      acc_grad(acc, P.sparsity, x);
-      if (weights) acc_dir(weights[j], x, dir);
-    }
-    Coord c = load(L, state, d, i);
-    if (curv) {
-      const float inv_delta = needs_offset(P.algo) ? curv_scale(P, probe_offset(P, c, acc, i)) : 0.0f;
-      for (int j = 0; j < n; ++j) {
-        const size_t k = (size_t)j * d + i;
-        acc_curv(acc, P, grads[k], extra[k], inv_delta);
-      }
-    }
-    float th = theta[i];
-    f = apply(P, c, th, acc, (float)n, curv, dir);
-    if (f & kTouched) {
-      store(L, state, d, i, c);
-      theta[i] = th;
-    }
-    // the next step's probe point from the new θ and g, as the CPU backend's fused probe
-    // (exact once bootstrap is over; a bootstrapping caller probes with its rows instead)
-    if (probe_out) probe_out[i] = th + next_offset<float>(P, c, i);
+  if (i < at.d) {
+    SumsT<float> s = sums_zero<float>();
+    add_rows<ALGO, SP, float>(s, r, i, 0, n);
+    f = flags_of(finish<ALGO, SP, float>(P, K, s, at, i));
   }
   add_flags(f, counters);
 }
 
 // out[i] = theta[i] + delta_i, as the CPU's probe pass.
+template <int ALGO, int SP>
 __global__ void __launch_bounds__(kThreads)
-    probe_kernel(const Params P, const Layout L, const float* __restrict__ theta, const float* __restrict__ state,
-                 const size_t d, const float* __restrict__ grads, const int n, float* __restrict__ out) {
+    probe_kernel(const Params P, const StepK K, const float* __restrict__ theta, const float* __restrict__ state,
+                 const size_t d, const DenseRows r, const int n, float* __restrict__ out) {
   const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
   if (i >= d) return;
-  Acc acc = acc_zero();
-  if (grads)
-    for (int j = 0; j < n; ++j) acc_grad(acc, P.sparsity, grads[(size_t)j * d + i]);
-  out[i] = theta[i] + probe_offset(P, load(L, state, d, i), acc, i);
+  SumsT<float> s = sums_zero<float>();
+  if (r.grads) add_rows<ALGO, SP, float>(s, r, i, 0, n);
+  out[i] = probe_point<ALGO, SP, float>(P, K, s, theta, state, d, i);
 }
 
 unsigned grid_for(size_t d) { return (unsigned)((d + kThreads - 1) / kThreads); }
+
+template <int ALGO, int SP> struct LaunchStep {
+  static void run(const Params& P, const StepK& K, const Place& at, const DenseRows& r, int n,
+                  unsigned long long* counters, cudaStream_t stream) {
+    step_kernel<ALGO, SP><<<grid_for(at.d), kThreads, 0, stream>>>(P, K, at, r, n, counters);
+  }
+};
+template <int ALGO, int SP> struct LaunchProbe {
+  static void run(const Params& P, const StepK& K, const float* theta, const float* state, size_t d,
+                  const DenseRows& r, int n, float* out, cudaStream_t stream) {
+    probe_kernel<ALGO, SP><<<grid_for(d), kThreads, 0, stream>>>(P, K, theta, state, d, r, n, out);
+  }
+};
 
 // ---- Gram matrix of the n rows for reweighting (eq. 5), the CPU's gram_matrix() on the device:
 // non-finite entries as 0, products of floats exact in double and summed in double; only the order of the sums
@@ -210,7 +203,7 @@ class Cuda final : public Backend {
     h2d(dr, a.grads, rows);
     if (curv) h2d(dr + rows, a.extra, rows);
     const float* w = reweight(P, a, dr);
-    launch_step(P, L, dr, curv ? dr + rows : nullptr, a.n, curv, w, a.probe_out != nullptr);
+    launch_step(P, dr, curv ? dr + rows : nullptr, a.n, curv, w, a.probe_out != nullptr);
     d2h(a.theta, d_theta_.p, d_);
     probe_to_host(P, a);
     return finish();
@@ -226,7 +219,7 @@ class Cuda final : public Backend {
     if (a.n > 0) expect_device(a.grads, "grads");
     if (curv) expect_device(a.extra, "extra");
     const float* w = reweight(P, a, a.grads);
-    launch_step(P, L, a.grads, curv ? a.extra : nullptr, a.n, curv, w, a.probe_out != nullptr);
+    launch_step(P, a.grads, curv ? a.extra : nullptr, a.n, curv, w, a.probe_out != nullptr);
     if (theta_to_host) {
       if (!a.theta) throw std::invalid_argument("step_device: theta_to_host needs a host theta");
       d2h(a.theta, d_theta_.p, d_);
@@ -249,8 +242,9 @@ class Cuda final : public Backend {
     float* dr = device_rows(rows + a.d);
     float* dout = dr + rows;
     if (have) h2d(dr, a.grads, rows);
-    probe_kernel<<<grid_for(d_), kThreads, 0, stream_>>>(P, L, d_theta_.p, d_state_.p, d_, have ? dr : nullptr,
-                                                          have ? a.n : 0, dout);
+    const DenseRows r{have ? dr : nullptr, nullptr, nullptr, d_};
+    dispatch<LaunchProbe>(P.algo, P.sparsity, P, step_k(have ? a.n : 0, false), d_theta_.p, d_state_.p, d_, r,
+                          have ? a.n : 0, dout, stream_);
     check(cudaGetLastError(), "probe kernel launch");
     d2h(out, dout, d_);
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
@@ -376,7 +370,7 @@ class Cuda final : public Backend {
   }
 
   // want_probe: StepArgs::probe_out was given; only vSGD-fd has a probe point to write
-  void launch_step(const Params& P, const Layout& L, const float* g, const float* x, int n, bool curv,
+  void launch_step(const Params& P, const float* g, const float* x, int n, bool curv,
                    const float* weights, bool want_probe) {
     float* pout = nullptr;
     if (want_probe && needs_offset(P.algo)) {
@@ -384,8 +378,9 @@ class Cuda final : public Backend {
       pout = d_probe_.p;
     }
     check(cudaMemsetAsync(d_counters_, 0, kCounters * sizeof(unsigned long long), stream_), "cudaMemsetAsync");
-    step_kernel<<<grid_for(d_), kThreads, 0, stream_>>>(P, L, d_theta_.p, d_state_.p, d_, g, x, n, curv, weights,
-                                                         d_counters_, pout);
+    const Place at{d_theta_.p, d_state_.p, d_, pout};
+    const DenseRows r{g, curv ? x : nullptr, P.reweight ? weights : nullptr, d_};
+    dispatch<LaunchStep>(P.algo, P.sparsity, P, step_k(n, curv), at, r, n, d_counters_, stream_);
     check(cudaGetLastError(), "step kernel launch");
     check(cudaMemcpyAsync(h_counters_, d_counters_, kCounters * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
                           stream_),
@@ -529,7 +524,7 @@ CudaInfo cuda_info() {
   info.device = device_name(0);
   // The build carries machine code / PTX for some architectures only (CMAKE_CUDA_ARCHITECTURES).
   cudaFuncAttributes fa{};
-  e = cudaFuncGetAttributes(&fa, step_kernel);
+  e = cudaFuncGetAttributes(&fa, step_kernel<kVsgdFd, kDense>);
   if (e != cudaSuccess) {
     cudaGetLastError();
     info.reason = "the CUDA kernels cannot run on " + info.device + ": " + error_text(e) +

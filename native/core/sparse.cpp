@@ -34,73 +34,75 @@ std::string check_csr(const Csr& r, size_t d) {
 }
 
 // Sums per named coordinate, in row order (the order of the dense path, so both agree).
-size_t SparseStepper::gather(const Params& P, const float* state, size_t d, const Csr& r, bool curv) {
+template <int ALGO, int SP> void SparseStepper::gather(size_t d, const Csr& r, bool curv) {
   if (slot_.size() != d) slot_.assign(d, -1);
   coords_.clear();
-  acc_.clear();
+  sums_.clear();
   for (size_t k = 0; k < r.nnz; ++k) {
     const int32_t i = r.indices[k];
     if (slot_[i] < 0) {
       slot_[i] = (int32_t)coords_.size();
       coords_.push_back(i);
-      acc_.push_back(acc_zero());
+      sums_.push_back(sums_zero<float>());
     }
-    acc_grad(acc_[slot_[i]], P.sparsity, r.values[k]);
+    SumsT<float>& s = sums_[slot_[i]];
+    add_grad<SP>(s, r.values[k]);
+    if (curv) add_curv<ALGO, SP>(s, r.values[k], r.shifted[k]);
   }
-  if (curv) {
-    const Layout L = layout(P.algo, P.sparsity);
-    std::vector<float> inv(coords_.size(), 0.0f);
-    if (needs_offset(P.algo)) {
-      for (size_t u = 0; u < coords_.size(); ++u)
-        inv[u] = curv_scale(P, probe_offset(P, load(L, state, d, coords_[u]), acc_[u], (size_t)coords_[u]));
-    }
-    for (size_t k = 0; k < r.nnz; ++k) {
-      const int32_t u = slot_[r.indices[k]];
-      acc_curv(acc_[u], P, r.values[k], r.shifted[k], inv[u]);
-    }
-  }
-  return coords_.size();
 }
 
 void SparseStepper::release() {
   for (int32_t i : coords_) slot_[i] = -1;
 }
 
+template <int ALGO, int SP> struct SparseStepper::Step {
+  static StepStats run(SparseStepper& me, const Params& P, float* theta, float* state, size_t d, const Csr& r,
+                       float* probe_out, int threads) {
+    const bool curv = r.shifted != nullptr && uses_sparsity(ALGO);
+    me.gather<ALGO, SP>(d, r, curv);
+    const int64_t U = (int64_t)me.coords_.size();
+    const float* tau = state + (size_t)layout(ALGO, SP).tau * d;
+    const StepK K = step_k(r.n, curv);
+    const Place at{theta, state, d, probe_out};
+    StepStats s;  // bootstrapping counts the coordinates that finished it here
+#ifdef _OPENMP
+    const int t = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(static) num_threads(t) if (U > 65536) reduction(+ : s)
+#else
+    (void)threads;
+#endif
+    for (int64_t u = 0; u < U; ++u) {
+      const size_t i = (size_t)me.coords_[u];
+      const bool was = uses_sparsity(ALGO) && tau[i] <= 0.0f;
+      const unsigned f = flags_of(finish<ALGO, SP, float>(P, K, me.sums_[u], at, i));
+      s.add(f & ~(unsigned)kBootstrapping);
+      s.bootstrapping += was && !(f & kBootstrapping);
+    }
+    me.release();
+    return s;
+  }
+};
+
+template <int ALGO, int SP> struct SparseStepper::Probe {
+  static void run(SparseStepper& me, const Params& P, const float* theta, const float* state, size_t d, const Csr& r,
+                  float* out) {
+    me.gather<ALGO, SP>(d, r, false);
+    const StepK K = step_k(r.n, false);
+    for (size_t u = 0; u < me.coords_.size(); ++u) {
+      const size_t i = (size_t)me.coords_[u];
+      out[i] = probe_point<ALGO, SP, float>(P, K, me.sums_[u], theta, state, d, i);
+    }
+    me.release();
+  }
+};
+
 StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* probe_out,
                               int threads) {
-  const bool curv = r.shifted != nullptr;
-  const int64_t U = (int64_t)gather(P, state, d, r, curv);
-  const Layout L = layout(P.algo, P.sparsity);
-  const float n = (float)r.n;
-  StepStats s;  // bootstrapping counts the coordinates that finished it here
-#ifdef _OPENMP
-  const int t = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel for schedule(static) num_threads(t) if (U > 65536) reduction(+ : s)
-#endif
-  for (int64_t u = 0; u < U; ++u) {
-    const size_t i = (size_t)coords_[u];
-    Coord c = load(L, state, d, i);
-    const bool was = c.tau <= 0.0f;
-    float th = theta[i];
-    const unsigned f = apply(P, c, th, acc_[u], n, curv);
-    store(L, state, d, i, c);
-    theta[i] = th;
-    if (probe_out) probe_out[i] = th + next_offset<float>(P, c, i);
-    s.add(f & ~(unsigned)kBootstrapping);
-    s.bootstrapping += was && !(f & kBootstrapping);
-  }
-  release();
-  return s;
+  return dispatch<Step>(P.algo, P.sparsity, *this, P, theta, state, d, r, probe_out, threads);
 }
 
 void SparseStepper::probe(const Params& P, const float* theta, const float* state, size_t d, const Csr& r, float* out) {
-  gather(P, state, d, r, false);
-  const Layout L = layout(P.algo, P.sparsity);
-  for (size_t u = 0; u < coords_.size(); ++u) {
-    const size_t i = (size_t)coords_[u];
-    out[i] = theta[i] + probe_offset(P, load(L, state, d, i), acc_[u], i);
-  }
-  release();
+  dispatch<Probe>(P.algo, P.sparsity, *this, P, theta, state, d, r, out);
 }
 
 }  // namespace vsgd

@@ -1,11 +1,13 @@
 // Sparse rows (CSR) for the per-coordinate sparse rates: a step costs O(nnz), whatever d is.
-// The math is vsgd_math.h's; this file only gathers each named coordinate's active entries.
+// The sequence of a coordinate is traverse.h's; this file only gathers each named coordinate's
+// active entries into its sums.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "backend.h"
+#include "traverse.h"
 
 namespace vsgd {
 
@@ -35,11 +37,13 @@ class SparseStepper {
   void probe(const Params& P, const float* theta, const float* state, size_t d, const Csr& rows, float* out);
 
  private:
-  size_t gather(const Params& P, const float* state, size_t d, const Csr& rows, bool curv);
+  template <int ALGO, int SP> struct Step;
+  template <int ALGO, int SP> struct Probe;
+  template <int ALGO, int SP> void gather(size_t d, const Csr& rows, bool curv);
   void release();
   std::vector<int32_t> slot_;  // per coordinate: its place in coords_, or -1 (outside calls)
   std::vector<int32_t> coords_;
-  std::vector<Acc> acc_;
+  std::vector<SumsT<float>> sums_;
 };
 
 }  // namespace vsgd

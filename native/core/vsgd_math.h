@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
 #if defined(__CUDACC__)
 #define VSGD_HD __host__ __device__ __forceinline__
@@ -75,12 +74,15 @@ VSGD_HD void set_time(Params& P, double t) {
 }
 
 // ---- Lanes. The math below is written once, as templates over a lane type F: `float` (one
-// coordinate: the CUDA kernel, the CPU's block tails) or an 8-lane float vector (the CPU's
-// SIMD loop, cpu_simd.h). A lane type brings arithmetic, comparisons giving its mask type, and
-// the free functions vsqrt, vabs, vmax, vmin, visfinite, vnot. Uniform choices (algorithm,
-// options) stay plain `if`s and `?:` on scalars; per-lane choices are selects, never branches.
+// coordinate: the CUDA kernel, the sparse rows, the CPU's tails) or an 8-lane float vector (the
+// CPU's SIMD loop, cpu_simd.h). A lane type brings arithmetic, comparisons giving its mask type,
+// the free functions vsqrt, vabs, vmax, vmin, visfinite, vnot, and a wide type W of the same
+// lanes in double (for the one sum that must keep its digits, traverse.h). Uniform choices
+// (algorithm, options) stay plain `if`s and `?:` on scalars; per-lane choices are selects, never
+// branches.
 template <class F> struct Lanes;
 template <class F> using mask_t = typename Lanes<F>::M;
+template <class F> using wide_t = typename Lanes<F>::W;
 
 VSGD_HD bool finite(float x) {
 #if defined(__CUDA_ARCH__)
@@ -92,28 +94,19 @@ VSGD_HD bool finite(float x) {
 
 template <> struct Lanes<float> {
   using M = bool;
-  using U = uint32_t;  // unsigned integer lanes (the probe's random signs)
+  using W = double;
   static VSGD_HD float sqrt(float x) { return sqrtf(x); }
   static VSGD_HD float abs(float x) { return fabsf(x); }
   static VSGD_HD float max(float a, float b) { return fmaxf(a, b); }
   static VSGD_HD float min(float a, float b) { return fminf(a, b); }
   static VSGD_HD bool isfinite(float x) { return finite(x); }
-    // (na·a + nb·b) / (na + nb) with the sum in double: a running mean whose old part and new
+  // (na·a + nb·b) / (na + nb) with the sum in double: a running mean whose old part and new
   // batch nearly cancel keeps its digits
   static VSGD_HD float wmean(float a, float na, float b, float nb) {
     return (float)(((double)na * a + (double)nb * b) / ((double)na + nb));
   }
-  static VSGD_HD uint32_t ubits(float x) {
-#if defined(__CUDA_ARCH__)
-    return __float_as_uint(x);
-#else
-    uint32_t u;
-    memcpy(&u, &x, sizeof u);
-    return u;
-#endif
-  }
-  static VSGD_HD uint32_t index(size_t i) { return (uint32_t)i; }
-  static VSGD_HD float sign(uint32_t top) { return top ? -1.0f : 1.0f; }
+  static VSGD_HD double widen(float x) { return (double)x; }
+  static VSGD_HD float narrow(double x) { return (float)x; }
 };
 template <class F> VSGD_HD F vsqrt(F x) { return Lanes<F>::sqrt(x); }
 template <class F> VSGD_HD F vabs(F x) { return Lanes<F>::abs(x); }
@@ -121,101 +114,40 @@ template <class F> VSGD_HD F vmax(F a, F b) { return Lanes<F>::max(a, b); }
 template <class F> VSGD_HD F vmin(F a, F b) { return Lanes<F>::min(a, b); }
 template <class F> VSGD_HD mask_t<F> visfinite(F x) { return Lanes<F>::isfinite(x); }
 template <class F> VSGD_HD F wmean(F a, F na, F b, F nb) { return Lanes<F>::wmean(a, na, b, nb); }
-template <class F> using ulanes_t = typename Lanes<F>::U;
+template <class F> VSGD_HD wide_t<F> widen(F x) { return Lanes<F>::widen(x); }
+template <class F> VSGD_HD F narrow(wide_t<F> x) { return Lanes<F>::narrow(x); }
 template <class M> VSGD_HD bool any_lane(M m) { return m; }
 template <class M> VSGD_HD M vnot(M m) { return !m; }
 template <class F> VSGD_HD F bc(float x) { return F{} + x; }  // broadcast
 
+// Lane loads and stores (unaligned); the vector lane types specialize them.
+template <class F> VSGD_HD F lane_load(const float* p);
+template <> VSGD_HD float lane_load<float>(const float* p) { return *p; }
+template <class F> VSGD_HD void lane_store(float* p, F v);
+template <> VSGD_HD void lane_store<float>(float* p, float v) { *p = v; }
+template <class F> VSGD_HD wide_t<F> wide_load(const double* p);
+template <> VSGD_HD double wide_load<float>(const double* p) { return *p; }
+template <class W> VSGD_HD void wide_store(double* p, W v);
+template <> VSGD_HD void wide_store<double>(double* p, double v) { *p = v; }
+
 template <class F> struct CoordT {
   F g, v, h, vh, tau, eta, p;
 };
-using Coord = CoordT<float>;
 
-VSGD_HD Coord load(const Layout& L, const float* s, size_t d, size_t i) {
-  Coord c{0, 0, 0, 0, 0, 0, 0};
-  if (L.g >= 0) c.g = s[L.g * d + i];
-  if (L.v >= 0) c.v = s[L.v * d + i];
-  if (L.h >= 0) c.h = s[L.h * d + i];
-  if (L.vh >= 0) c.vh = s[L.vh * d + i];
-  if (L.tau >= 0) c.tau = s[L.tau * d + i];
-  if (L.eta >= 0) c.eta = s[L.eta * d + i];
-  if (L.p >= 0) c.p = s[L.p * d + i];
-  return c;
-}
-
-VSGD_HD void store(const Layout& L, float* s, size_t d, size_t i, const Coord& c) {
-  if (L.g >= 0) s[L.g * d + i] = c.g;
-  if (L.v >= 0) s[L.v * d + i] = c.v;
-  if (L.h >= 0) s[L.h * d + i] = c.h;
-  if (L.vh >= 0) s[L.vh * d + i] = c.vh;
-  if (L.tau >= 0) s[L.tau * d + i] = c.tau;
-  if (L.eta >= 0) s[L.eta * d + i] = c.eta;
-  if (L.p >= 0) s[L.p * d + i] = c.p;
-}
-
-// ---- Batch sums of one coordinate over its active rows. Summed in double: a mean that is
-// small against its terms (noisy gradients) would otherwise lose digits, and sums of squares
-// of large float32 values would overflow before the mean is formed.
-using acc_t = double;
-struct Acc {
-  acc_t m;       // active rows
-  acc_t s1, s2;  // sum of gradients, of squared gradients
-  acc_t c1, c2;  // sum of curvatures, of squared curvatures
-  int bad;       // a non-finite input among the active rows
+// The batch as the update reads it: the active-row count and the means over those rows (0 when
+// there are none), formed from the sums by traverse.h.
+template <class F> struct BatchT {
+  F m, g1, g2, c1, c2;  // rows, mean ∇, mean ∇², mean c, mean c²
+  mask_t<F> bad;        // a non-finite input among the active rows
+  F dir;                // with reweighting: Σ_j w_j ∇_j
 };
-
-VSGD_HD Acc acc_zero() { return Acc{0, 0, 0, 0, 0, 0}; }
 
 // A row is active for a coordinate unless sparse rates are on and its entry is zero
 // (NaN is non-zero, so it is active and then refused).
-VSGD_HD bool active(int sparsity, float x) { return sparsity == kDense || x != 0.0f; }
+VSGD_HD constexpr bool all_active(int sparsity) { return sparsity == kDense; }
 
-// One gradient entry into the sums (scalar references, so that callers may keep the sums in
-// registers or in structure-of-arrays blocks).
-VSGD_HD void acc_grad(int sparsity, float x, acc_t& m, acc_t& s1, acc_t& s2, int& bad) {
-  const bool on = active(sparsity, x);
-  const acc_t xd = on ? (acc_t)x : 0.0;
-  m += on ? 1.0 : 0.0;
-  s1 += xd;
-  s2 += xd * xd;
-  bad |= (int)(on & !finite(x));
-}
-VSGD_HD void acc_grad(Acc& a, int sparsity, float x) { acc_grad(sparsity, x, a.m, a.s1, a.s2, a.bad); }
-
-// Curvature sample of one row: finite difference (vSGD-fd; `scale` from curv_scale(), signed for
-// the 'signed' variant) or supplied value (vSGD).
-VSGD_HD void acc_curv(int algo, int sparsity, bool sgn, float x, float extra, float scale, acc_t& c1, acc_t& c2, int& bad) {
-  const bool on = active(sparsity, x);
-  const acc_t raw = algo != kVsgdFd ? (acc_t)fabsf(extra) : sgn ? (acc_t)(extra - x) * scale : (acc_t)fabsf(x - extra) * scale;
-  const acc_t c = on ? raw : 0.0;
-  c1 += c;
-  c2 += c * c;
-  bad |= (int)(on & !finite(extra));
-}
-VSGD_HD void acc_curv(Acc& a, const Params& P, float x, float extra, float scale) {
-  acc_curv(P.algo, P.sparsity, P.variant == kSigned, x, extra, scale, a.c1, a.c2, a.bad);
-}
-
-// The batch as the update reads it: the active-row count and the means over those rows
-// (0 when there are none), formed in double and then rounded, so that a sum beyond the float
-// range with a mean within it is not lost.
-template <class F> struct BatchT {
-  F m, g1, g2, c1, c2;  // rows, mean ∇, mean ∇², mean c, mean c²
-  mask_t<F> bad;
-  F dir;                // with reweighting: Σ_j w_j ∇_j
-};
-// The mean of a sum over m rows, as sum · (1/m): one division per coordinate for its five means
-// (sums are 0 when m is; 1/1 then keeps the division unconditional, so loops vectorize).
-VSGD_HD acc_t inv_count(acc_t m) { return 1.0 / (m > 0.0 ? m : 1.0); }
-VSGD_HD float mean_of(acc_t sum, acc_t inv) { return (float)(sum * inv); }
-VSGD_HD BatchT<float> batch(const Acc& a) {
-  const acc_t inv = inv_count(a.m);
-  return BatchT<float>{(float)a.m, mean_of(a.s1, inv), mean_of(a.s2, inv), mean_of(a.c1, inv), mean_of(a.c2, inv), a.bad != 0};
-}
-
-// Probe offset δ of the paper: the mean gradient (while bootstrapping, over the samples seen so
-// far and this step's active rows), kept at least eps away from zero so the finite difference is
-// defined.
+// Probe offset δ: the mean gradient (while bootstrapping, over the samples seen so far and
+// this step's active rows), kept at least eps away from zero so the finite difference is defined.
 template <class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
   const mask_t<F> boot = tau <= 0.0f;
   F delta = g;
@@ -225,60 +157,6 @@ template <class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
   }
   delta = visfinite(delta) ? delta : bc<F>(eps);  // bad inputs: the update skips this coordinate anyway
   return vabs(delta) < eps ? (delta < 0.0f ? bc<F>(-eps) : bc<F>(eps)) : delta;
-}
-
-// The random sign z_i of the 'signed' probe: a hash of the coordinate's index and of the float bits
-// of its g and v. It changes whenever the coordinate's statistics do, and the probe and the update
-// that follows it read the same state, so both see the same sign on every backend, dense or
-// sparse rows alike (a coordinate that no row touches keeps its sign, as it keeps its state).
-template <class F> VSGD_HD F probe_sign(size_t i, F g, F v) {
-  using U = ulanes_t<F>;
-  U h = (Lanes<F>::index(i) * 0x9e3779b1u) ^ Lanes<F>::ubits(g) ^ (Lanes<F>::ubits(v) * 0x85ebca77u);
-  h ^= h >> 15;
-  h *= 0x2c1b3c6du;
-  h ^= h >> 12;
-  h *= 0x297a2d39u;
-  h ^= h >> 15;
-  return Lanes<F>::sign(h >> 31);
-}
-
-// What a probe offset is formed from: the coordinate's g, v, tau, its index, and this step's active
-// rows (their count and their means of ∇ and ∇²; zeros when there are none or after bootstrap).
-template <class F> struct ProbeIn {
-  F g, v, tau, m, g1, g2;
-  size_t i;
-};
-
-// The probe offset of either variant. 'signed': z_i·max(sqrt(v), eps), v the mean of ∇² (while
-// bootstrapping over the samples seen so far and this step's active rows).
-template <class F> VSGD_HD F probe_offset(const Params& P, const ProbeIn<F>& a) {
-  if (P.variant != kSigned) return probe_offset<F>(a.g, a.tau, a.m, a.g1, P.eps);
-  const mask_t<F> boot = a.tau <= 0.0f;
-  F sq = a.v;
-  if (any_lane(boot)) {
-    const F seen = boot ? -a.tau : bc<F>(0), total = seen + a.m;
-    sq = boot ? wmean(a.v, seen, a.g2, total > 0.0f ? a.m : bc<F>(1)) : a.v;
-  }
-  F size = vsqrt(vmax(sq, bc<F>(0)));
-  size = visfinite(size) & (size >= P.eps) ? size : bc<F>(P.eps);
-  return probe_sign<F>(a.i, a.g, a.v) * size;
-}
-
-// What multiplies ∇' − ∇ to make a curvature sample: 1/|δ| for the paper's |∇' − ∇|/|δ|, 1/δ for
-// the signed (∇' − ∇)/δ (acc_curv takes the absolute value or not).
-template <class F> VSGD_HD F curv_scale(const Params& P, F delta) {
-  return P.variant == kSigned ? 1.0f / delta : 1.0f / vabs(delta);
-}
-
-// The probe offset of one coordinate from its state and batch sums (i: its index).
-VSGD_HD float probe_offset(const Params& P, const Coord& c, const Acc& a, size_t i) {
-  const acc_t inv = inv_count(a.m);
-  return probe_offset<float>(P, ProbeIn<float>{c.g, c.v, c.tau, (float)a.m, mean_of(a.s1, inv), mean_of(a.s2, inv), i});
-}
-// The next step's probe offset from a coordinate's new state, as an update writes it (exact once
-// bootstrap is over; a bootstrapping caller probes with its rows instead).
-template <class F> VSGD_HD F next_offset(const Params& P, const CoordT<F>& c, size_t i) {
-  return probe_offset<F>(P, ProbeIn<F>{c.g, c.v, c.tau, F{}, F{}, F{}, i});
 }
 
 template <class M> struct Outcome {
@@ -302,30 +180,13 @@ template <class F> VSGD_HD void commit(mask_t<F> keep, CoordT<F>& s, const Coord
   theta = keep ? th : theta;
 }
 
-// The paper's rate: (h/vh)·n g²/(v + (n−1) g²) for vSGD-fd, n g²/(v + (n−1) g²)/h for vSGD.
-template <class F> VSGD_HD F paper_rate(bool fd, F g2, F v, F h, F vh, F ne, float eps) {
-  const F base = ne * g2 / (v + (ne - 1.0f) * g2 + eps);
-  return fd ? (h + eps) / (vh + eps) * base : base / (h + eps);
-}
-
-// The 'signed' rate. The paper's rate is ne g² / (h (v − g²) + h ne g²): the curvature h weighs
-// the gradient noise v − g² and the mean gradient alike. With signed samples c the two get their
-// own: the noise, spread over directions, sees the curvature's mean |h| (the off-diagonal terms of
-// the random-sign probe cancel in it), plus half its standard error over the τ·ne samples of the
-// memory; the mean gradient, a step of all coordinates together, sees their rms sqrt(vh), which
-// keeps the off-diagonal terms. In one dimension, with steady curvature, it is the paper's vSGD
-// rate.
-template <class F> VSGD_HD F signed_rate(F g, F v, F h, F vh, F tau, F ne, float eps) {
-  const F g2 = g * g;
-  const F noise_h = vabs(h) + 0.5f * vsqrt(vmax(vh - h * h, bc<F>(0)) / (tau * ne));
-  return ne * g2 / ((noise_h + eps) * (vmax(v - g2, bc<F>(0)) + eps) + (vsqrt(vh) + eps) * ne * g2);
-}
-
 // vSGD-fd and vSGD: one step of one coordinate. `curv` says whether curvature rows came.
-// Both the bootstrap and the regular candidate are formed, then one is kept.
-template <class F> VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a, float n, bool curv) {
+// Both the bootstrap and the regular candidate are formed, then one is kept. The algorithm and
+// the sparsity mode are compile-time constants, so the choices they make fold away.
+template <int ALGO, int SP, class F>
+VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a, float n, bool curv) {
   using M = mask_t<F>;
-  const bool fd = P.algo == kVsgdFd, global = P.sparsity == kGlobal;
+  constexpr bool fd = ALGO == kVsgdFd, global = SP == kGlobal;
   const float eps = P.eps, C = P.slow_start, k = P.outlier_sigmas;
   const M boot = s.tau <= 0.0f;
   // no active row: untouched; bootstrap gathers curvature with every sample; non-finite
@@ -346,19 +207,22 @@ template <class F> VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT
   const F rv = (1.0f - r) * s.v + r * q;
   const F rh = curv ? (1.0f - r) * s.h + r * cb : s.h;
   const F rvh = curv && fd ? (1.0f - r) * s.vh + r * c2 : s.vh;
-  const F rp = (1.0f - r) * s.p + r * (a.m / n);
+  const F rp = global ? (1.0f - r) * s.p + r * (a.m / n) : s.p;
   const F ne = P.reweight ? bc<F>(P.neff)
-               : P.sparsity == kInstance ? a.m
+               : SP == kInstance ? a.m
                : global ? vmin(vmax(n * rp, bc<F>(1)), bc<F>(n))
                : bc<F>(n);
   const F g2 = rg * rg;
+  const F base = ne * g2 / (rv + (ne - 1.0f) * g2 + eps);
+  const F eta = fd ? (rh + eps) / (rvh + eps) * base : base / (rh + eps);
   // in [0, 1] exactly (v >= g^2); clamped because rounding may break that when the variance
   // is below float precision, and tau < 1 would make r > 1 and the averages extrapolate
   const F rtau = vmax(1.0f - g2 / (rv + eps), bc<F>(0)) * tau + 1.0f;
-  const F eta = fd && P.variant == kSigned ? signed_rate<F>(rg, rv, rh, rvh, rtau, ne, eps) : paper_rate<F>(fd, g2, rv, rh, rvh, ne, eps);
-  const F rth = theta - eta * (P.reweight ? a.dir : gb * (a.m / ne));  // the step is Σ∇/ne
+  // the step is Σ∇/ne = mean·(m/ne), where m/ne is exactly 1 unless 'global' (dense: m = ne = n;
+  // 'instance': ne = m, and m = 0 leaves the coordinate untouched)
+  const F rth = theta - eta * (P.reweight ? a.dir : global ? gb * (a.m / ne) : gb);
 
-  CoordT<F> t{rg, rv, rh, fd ? rvh : s.vh, rtau, eta, global ? rp : s.p};
+  CoordT<F> t{rg, rv, rh, fd ? rvh : s.vh, rtau, eta, rp};
   if (any_lane(boot)) {  // uniform: skipped once no lane is bootstrapping
     // bootstrap: running plain means, then over-estimates that make the first rates small
     const F seen = boot ? -s.tau : bc<F>(0), total = seen + m1;
@@ -388,17 +252,18 @@ template <class F> VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT
 }
 
 // The baselines step with the plain mean over all rows.
-template <class F> VSGD_HD Outcome<mask_t<F>> apply_baseline(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a) {
+template <int ALGO, class F>
+VSGD_HD Outcome<mask_t<F>> apply_baseline(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a) {
   using M = mask_t<F>;
   const F gb = a.g1, q = a.g2;
   CoordT<F> t = s;
   F th = theta;
-  if (P.algo == kSgd) {
+  if (ALGO == kSgd) {
     th = theta - P.lr * gb;
-  } else if (P.algo == kAdaGrad) {
+  } else if (ALGO == kAdaGrad) {
     t.v = s.v + gb * gb;
     th = theta - P.lr * gb / (vsqrt(t.v) + P.eps);
-  } else if (P.algo == kNatural) {
+  } else if (ALGO == kNatural) {
     t.v = (1.0f - P.rate) * s.v + P.rate * q;
     th = theta - P.lr * gb / (t.v + P.eps);
   } else {  // Adam
@@ -416,18 +281,11 @@ template <class F> VSGD_HD Outcome<mask_t<F>> apply_baseline(const Params& P, Co
   return o;
 }
 
-template <class F> VSGD_HD Outcome<mask_t<F>> apply(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a, float n, bool curv) {
-  return uses_sparsity(P.algo) ? apply_vsgd(P, s, theta, a, n, curv) : apply_baseline(P, s, theta, a);
-}
-
-// One coordinate from its double sums (and, with reweighting, its direction Σ_j w_j ∇_j), with
-// the outcome as Flags bits.
-VSGD_HD unsigned apply(const Params& P, Coord& s, float& theta, const Acc& a, float n, bool curv, acc_t dir = 0.0) {
-  BatchT<float> b = batch(a);
-  b.dir = (float)dir;
-  const Outcome<bool> o = apply<float>(P, s, theta, b, n, curv);
-  return (o.touched ? (unsigned)kTouched : 0u) | (o.skipped ? (unsigned)kSkipped : 0u) |
-         (o.outlier ? (unsigned)kOutlier : 0u) | (o.boot ? (unsigned)kBootstrapping : 0u);
+// One step of one coordinate (or lane group) from its batch; the state in `s` and `theta`.
+template <int ALGO, int SP, class F>
+VSGD_HD Outcome<mask_t<F>> apply(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a, float n, bool curv) {
+  if constexpr (uses_sparsity(ALGO)) return apply_vsgd<ALGO, SP>(P, s, theta, a, n, curv);
+  else return apply_baseline<ALGO>(P, s, theta, a);
 }
 
 // Orthogonal reweighting (eq. 5), once per step from the Gram matrix G (n x n, row-major) of the
@@ -451,10 +309,7 @@ template <class W> VSGD_HD double reweight(const double* G, int n, W* w) {
   return total > 0.0 ? n / total : (double)n;
 }
 
-// The reweighted direction Σ_j w_j ∇_j, one row entry at a time.
-VSGD_HD void acc_dir(acc_t w, float x, acc_t& dir) { dir += w * x; }
-
-// Whether a coordinate must see its gradient sums before its curvature can be formed.
+// Whether the algorithm has a probe point (its curvature is a finite difference at θ + δ).
 VSGD_HD constexpr bool needs_offset(int algo) { return algo == kVsgdFd; }
 
 }  // namespace vsgd

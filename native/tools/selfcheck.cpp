@@ -13,8 +13,9 @@
 //   2. CPU vs reference along 60-step trajectories of a noisy quadratic (the reference restarts
 //      from the backend's float state every step), so bootstrap ends, outliers and sparse
 //      updates are checked on values the dynamics really produce.
-//   3. The same harness on the mirror backend (the CPU as a device-resident stand-in), and the
-//      generic CPU kernels against the AVX2 ones (bit for bit).
+//   3. The same harness on the mirror backend (the CPU as a device-resident stand-in), the
+//      generic CPU kernels against the AVX2 ones, and the blocked dense pass against the fused
+//      one (bit for bit).
 //   4. CUDA vs CPU when a device is usable: one step of every case above (1e-6 relative), the
 //      device-rows path (step_device), read-back, invalidate(), and 100-step trajectories (1e-4);
 //      CUDA's first step is also checked against the reference, like the CPU's.
@@ -984,6 +985,16 @@ int main(int argc, char** argv) {
     failed += bits_as_cpu(*vsgd::make_cpu_backend(0, true), "generic", "CPU generic kernels vs CPU AVX2 kernels",
                           "the two CPU builds round differently (is multiply-add contraction back on?)", kept, r,
                           d_traj, steps_cuda);
+  // The dense pass's two shapes (cpu_kernels.h): every row's sums in registers, or blocks of
+  // coordinates whose rows come in chunks through a buffer. Both add the rows in row order, so
+  // they must agree bit for bit; chunks of 3 rows make n = 7 and n = 10 cross chunk boundaries.
+  {
+    vsgd::CpuOptions o;
+    o.fused_rows = 0, o.chunk_rows = 3;
+    failed += bits_as_cpu(*vsgd::make_cpu_backend(o), "blocked", "CPU blocked pass (chunks of 3 rows) vs CPU fused pass",
+                          "the blocked pass sums the rows in another order or loses digits in its buffer", kept, r,
+                          d_traj, steps_ref);
+  }
   // The mirror backend (a device-resident stand-in on the CPU): exercises this harness's
   // device-resident branches (state read back, invalidate()) where there is no GPU.
   failed += bits_as_cpu(*vsgd::make_mirror_backend(0), "mirror", "mirror backend vs CPU",

@@ -1,0 +1,256 @@
+// One step of one coordinate, written once: the per-coordinate sequence that every traversal
+// runs, for one coordinate or one group of lanes (vsgd_math.h's lane types):
+//
+//   row sums -> probe offset -> curvature sums scaled -> means -> apply -> store -> next probe point
+//
+// The traversals only say where the rows come from and where the results go:
+//   - dense rows, CPU (cpu_kernels.h) and CUDA (cuda.cu): n streams of d floats, summed by
+//     add_rows() in registers, or, for many rows, a block of coordinates at a time into a SumsBuf;
+//   - sparse rows (sparse.cpp): CSR entries, added per coordinate by the entry functions;
+//   - the accumulate form (accumulate.cpp): rows a few at a time into d-sized sums (SumsBuf);
+// and every one of them ends a coordinate with finish() (an update) or probe_point() (θ + δ).
+// Adding an algorithm or a state field touches vsgd_math.h (and layout()), not this file's callers.
+//
+// Phases. A step is (a) sums, (b) reduce, (c) finish; the fused pass runs (a) and (c) back to
+// back with the sums in registers. A data-parallel step runs them apart:
+//   (a) each process adds its local rows into a SumsBuf (add_rows() then store(), or the entry
+//       functions add_grad/add_curv/add_dir): Σ∇ and Σ w∇ in double, Σ∇², Σc, Σc² and the
+//       active-row count m in float. Σc and Σc² need no δ: c is |∇ − ∇'| for vSGD-fd, scaled
+//       by 1/|δ| in (c), and |supplied curvature| for vSGD. Σ w∇ (reweighting) needs the weights
+//       of eq. 5, which come from the global Gram matrix, before it.
+//   (b) the caller all-reduces the buffers (a sum per field) and the row count n (StepK);
+//   (c) finish() from the reduced sums: δ from the global mean and the state, the curvature
+//       scaled, means, apply, store, next probe point.
+// While a coordinate bootstraps, its probe point θ + δ needs the global mean of the step's
+// gradients before the shifted rows can be evaluated: probe() is (a) with gradient rows only,
+// (b), then probe_point(). Sums of disjoint rows add up in any grouping, but float addition is
+// not associative, so a reduced step rounds differently from one process summing every row in
+// row order (which is what the fused pass, the sparse rows and the accumulate form all do, so
+// that they agree bit for bit).
+#pragma once
+#include <stddef.h>
+
+#include "vsgd_math.h"
+
+namespace vsgd {
+
+// ---- (a) Sums of one coordinate (lane group) over its active rows.
+template <class F> struct SumsT {
+  F m;            // active rows; counted in the sparse modes only (dense rows are all active)
+  wide_t<F> s1;   // Σ∇ in double: a mean far smaller than its terms keeps its digits
+  F s2, c1, c2;   // Σ∇², Σc, Σc²: terms of one sign, so float loses nothing to cancellation
+  wide_t<F> dir;  // with reweighting: Σ_j w_j ∇_j
+};
+template <class F> VSGD_HD SumsT<F> sums_zero() {
+  SumsT<F> s;
+  s.m = s.s2 = s.c1 = s.c2 = F{};
+  s.s1 = s.dir = wide_t<F>{};
+  return s;
+}
+
+// One gradient entry. Inactive entries are zeros, which add nothing (m aside).
+template <int SP, class F> VSGD_HD void add_grad(SumsT<F>& s, F x) {
+  if (!all_active(SP)) s.m = s.m + (x != 0.0f ? bc<F>(1) : bc<F>(0));
+  s.s1 = s.s1 + widen(x);
+  s.s2 = s.s2 + x * x;
+}
+// One curvature entry: x the gradient, e the shifted gradient (vSGD-fd) or the curvature (vSGD).
+// An inactive row's e is ignored whatever it holds.
+template <int ALGO, int SP, class F> VSGD_HD void add_curv(SumsT<F>& s, F x, F e) {
+  F c = ALGO == kVsgdFd ? vabs(x - e) : vabs(e);
+  if (!all_active(SP)) c = x != 0.0f ? c : bc<F>(0);
+  s.c1 = s.c1 + c;
+  if (ALGO == kVsgdFd) s.c2 = s.c2 + c * c;
+}
+// One entry of the reweighted direction (eq. 5), weight w of its row.
+template <class F> VSGD_HD void add_dir(SumsT<F>& s, double w, F x) { s.dir = s.dir + widen(x) * w; }
+
+// Dense rows: row j of coordinate i at grads[j*d + i] (extra alike; null: no curvature rows;
+// weights: null without reweighting).
+struct DenseRows {
+  const float* grads;
+  const float* extra;
+  const float* weights;
+  size_t d;
+};
+
+// Rows j0 .. j1-1 of the coordinate(s) at i into s, in row order.
+template <int ALGO, int SP, class F> VSGD_HD void add_rows(SumsT<F>& s, const DenseRows& r, size_t i, int j0, int j1) {
+  const float* g = r.grads + i;
+  const float* e = uses_sparsity(ALGO) && r.extra ? r.extra + i : nullptr;
+  if (r.weights) {  // reweighting: the direction too (rare; a plain loop)
+    for (int j = j0; j < j1; ++j) {
+      const F x = lane_load<F>(g + (size_t)j * r.d);
+      add_grad<SP>(s, x);
+      add_dir(s, (double)r.weights[j], x);
+      if (e) add_curv<ALGO, SP>(s, x, lane_load<F>(e + (size_t)j * r.d));
+    }
+  } else if (e) {
+    for (int j = j0; j < j1; ++j) {
+      const F x = lane_load<F>(g + (size_t)j * r.d);
+      add_grad<SP>(s, x);
+      add_curv<ALGO, SP>(s, x, lane_load<F>(e + (size_t)j * r.d));
+    }
+  } else {
+    for (int j = j0; j < j1; ++j) add_grad<SP>(s, lane_load<F>(g + (size_t)j * r.d));
+  }
+}
+
+// Sums of many coordinates, field by field (structure of arrays): the buffer of phase (a).
+// dir may be null when nothing reweights.
+struct SumsBuf {
+  float* m;
+  double* s1;
+  float *s2, *c1, *c2;
+  double* dir;
+  template <class F> VSGD_HD SumsT<F> load(size_t k) const {
+    SumsT<F> s;
+    s.m = lane_load<F>(m + k), s.s1 = wide_load<F>(s1 + k), s.s2 = lane_load<F>(s2 + k);
+    s.c1 = lane_load<F>(c1 + k), s.c2 = lane_load<F>(c2 + k);
+    s.dir = dir ? wide_load<F>(dir + k) : wide_t<F>{};
+    return s;
+  }
+  template <class F> VSGD_HD void store(size_t k, const SumsT<F>& s) const {
+    lane_store(m + k, s.m), wide_store(s1 + k, s.s1), lane_store(s2 + k, s.s2);
+    lane_store(c1 + k, s.c1), lane_store(c2 + k, s.c2);
+    if (dir) wide_store(dir + k, s.dir);
+  }
+};
+
+// ---- (b) What the whole step shares: the row count (after any reduction) and its inverse.
+struct StepK {
+  float n;        // rows of the step (the count of every mean in dense mode)
+  double inv_n;   // 1/n, or 1 without rows
+  float inv_nf;   // the same, rounded
+  bool curv;      // curvature rows came
+};
+VSGD_HD StepK step_k(int n, bool curv) {
+  StepK K;
+  K.n = (float)n;
+  K.inv_n = 1.0 / (n > 0 ? (double)n : 1.0);
+  K.inv_nf = (float)K.inv_n;
+  K.curv = curv;
+  return K;
+}
+
+// ---- (c) Finishing a coordinate.
+
+// State field at a compile-time slot (absent fields read as zero and are never stored).
+template <int SLOT, class F> VSGD_HD F field(const float* s, size_t d, size_t i) {
+  if constexpr (SLOT < 0) return F{};
+  else return lane_load<F>(s + (size_t)SLOT * d + i);
+}
+template <int SLOT, class F> VSGD_HD void put(float* s, size_t d, size_t i, F v) {
+  if constexpr (SLOT >= 0) lane_store(s + (size_t)SLOT * d + i, v);
+}
+
+// Where a coordinate's θ and state live and where its next probe point goes (null: nowhere).
+struct Place {
+  float* theta;
+  float* state;
+  size_t d;
+  float* probe_out;
+};
+
+// The active-row count, the mean gradient, and 1/m in double and in float.
+template <int SP, class F> struct MeanT {
+  F m, g1, inv_f;
+  wide_t<F> inv_w;
+};
+template <int SP, class F> VSGD_HD MeanT<SP, F> grad_mean(const StepK& K, const SumsT<F>& s) {
+  MeanT<SP, F> r;
+  if (all_active(SP)) {
+    r.m = bc<F>(K.n);
+    r.inv_w = wide_t<F>{} + K.inv_n;
+    r.inv_f = bc<F>(K.inv_nf);
+  } else {  // 1/m per coordinate, 1 where no row is active (all its sums are 0 then)
+    r.m = s.m;
+    r.inv_w = (wide_t<F>{} + 1.0) / widen(vmax(s.m, bc<F>(1)));
+    r.inv_f = narrow<F>(r.inv_w);
+  }
+  r.g1 = narrow<F>(s.s1 * r.inv_w);
+  return r;
+}
+
+// The batch as apply() reads it. g and tau: the coordinate's state (for δ).
+template <int ALGO, int SP, class F>
+VSGD_HD BatchT<F> batch(const Params& P, const StepK& K, const SumsT<F>& s, F g, F tau) {
+  const MeanT<SP, F> mn = grad_mean<SP>(K, s);
+  BatchT<F> b;
+  b.m = mn.m, b.g1 = mn.g1, b.g2 = s.s2 * mn.inv_f;
+  // a non-finite active entry makes its sum non-finite (a sum of floats never overflows in
+  // double; in float, Σc overflowing gives a result that is not stored either way)
+  b.bad = vnot<mask_t<F>>(visfinite(b.g1));
+  b.c1 = b.c2 = F{};
+  if (uses_sparsity(ALGO) && K.curv) {
+    b.bad = b.bad | vnot<mask_t<F>>(visfinite(s.c1));
+    F k = mn.inv_f;
+    if (ALGO == kVsgdFd) {
+      const F id = 1.0f / vabs(probe_offset<F>(g, tau, mn.m, mn.g1, P.eps));
+      k = id * mn.inv_f;
+      b.c2 = s.c2 * (k * id);
+    }
+    b.c1 = s.c1 * k;
+  }
+  b.dir = P.reweight ? narrow<F>(s.dir) : F{};
+  return b;
+}
+
+// One step of the coordinate(s) at i from their sums: θ and state loaded, updated, stored, and
+// the next probe point written (vSGD-fd, when asked for: exact once bootstrap is over).
+template <int ALGO, int SP, class F>
+VSGD_HD Outcome<mask_t<F>> finish(const Params& P, const StepK& K, const SumsT<F>& s, const Place& at, size_t i) {
+  constexpr Layout L = layout(ALGO, SP);
+  const size_t d = at.d;
+  CoordT<F> c{field<L.g, F>(at.state, d, i),   field<L.v, F>(at.state, d, i),   field<L.h, F>(at.state, d, i),
+              field<L.vh, F>(at.state, d, i),  field<L.tau, F>(at.state, d, i), field<L.eta, F>(at.state, d, i),
+              field<L.p, F>(at.state, d, i)};
+  F th = lane_load<F>(at.theta + i);
+  const BatchT<F> b = batch<ALGO, SP>(P, K, s, c.g, c.tau);
+  const Outcome<mask_t<F>> o = apply<ALGO, SP>(P, c, th, b, K.n, K.curv);
+  put<L.g>(at.state, d, i, c.g);
+  put<L.v>(at.state, d, i, c.v);
+  put<L.h>(at.state, d, i, c.h);
+  put<L.vh>(at.state, d, i, c.vh);
+  put<L.tau>(at.state, d, i, c.tau);
+  put<L.eta>(at.state, d, i, c.eta);
+  put<L.p>(at.state, d, i, c.p);
+  lane_store(at.theta + i, th);
+  if (needs_offset(ALGO) && at.probe_out) lane_store(at.probe_out + i, th + probe_offset<F>(c.g, c.tau, F{}, F{}, P.eps));
+  return o;
+}
+
+// θ + δ of the coordinate(s) at i, δ from the state and the gradient sums (probe()).
+template <int ALGO, int SP, class F>
+VSGD_HD F probe_point(const Params& P, const StepK& K, const SumsT<F>& s, const float* theta, const float* state,
+                      size_t d, size_t i) {
+  constexpr Layout L = layout(ALGO, SP);
+  const MeanT<SP, F> mn = grad_mean<SP>(K, s);
+  return lane_load<F>(theta + i) +
+         probe_offset<F>(field<L.g, F>(state, d, i), field<L.tau, F>(state, d, i), mn.m, mn.g1, P.eps);
+}
+
+// One coordinate's outcome as Flags bits.
+VSGD_HD unsigned flags_of(const Outcome<bool>& o) {
+  return (o.touched ? (unsigned)kTouched : 0u) | (o.skipped ? (unsigned)kSkipped : 0u) |
+         (o.outlier ? (unsigned)kOutlier : 0u) | (o.boot ? (unsigned)kBootstrapping : 0u);
+}
+
+// The algorithm and sparsity of a step as template constants: K<ALGO, SP>::run(args...). The
+// baselines take every row, so they run with dense sparsity whatever they were given.
+template <template <int, int> class K, class... A> decltype(auto) dispatch(int algo, int sparsity, A&&... args) {
+  switch (algo * 3 + (uses_sparsity(algo) ? sparsity : kDense)) {
+    case kVsgdFd * 3 + kInstance: return K<kVsgdFd, kInstance>::run(static_cast<A&&>(args)...);
+    case kVsgdFd * 3 + kGlobal: return K<kVsgdFd, kGlobal>::run(static_cast<A&&>(args)...);
+    case kVsgd * 3 + kDense: return K<kVsgd, kDense>::run(static_cast<A&&>(args)...);
+    case kVsgd * 3 + kInstance: return K<kVsgd, kInstance>::run(static_cast<A&&>(args)...);
+    case kVsgd * 3 + kGlobal: return K<kVsgd, kGlobal>::run(static_cast<A&&>(args)...);
+    case kSgd * 3: return K<kSgd, kDense>::run(static_cast<A&&>(args)...);
+    case kAdaGrad * 3: return K<kAdaGrad, kDense>::run(static_cast<A&&>(args)...);
+    case kNatural * 3: return K<kNatural, kDense>::run(static_cast<A&&>(args)...);
+    case kAdam * 3: return K<kAdam, kDense>::run(static_cast<A&&>(args)...);
+    default: return K<kVsgdFd, kDense>::run(static_cast<A&&>(args)...);
+  }
+}
+
+}  // namespace vsgd
