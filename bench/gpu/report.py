@@ -8,7 +8,7 @@
 import os
 import sys
 
-COLS = ['vsgdfd', 'vsgdfd-nocurv', 'vsgdfd-reweight', 'adam', 'torch-adam']
+COLS = ['vsgdfd', 'vsgdfd-x1', 'vsgdfd-nocurv', 'vsgdfd-reweight', 'adam', 'adam-x1', 'torch-adam']
 
 
 def results(path):
@@ -79,7 +79,8 @@ def md(out):
       'minimal traffic (θ and the state read and written, the rows read), and that rate as a share of a '
       '`cudaMemcpy` device-to-device of the same bytes timed beside it. torch-adam is '
       '`torch.optim.Adam(fused=True)` (for n = 10 after the rows\' mean); the last column is this library\'s Adam '
-      'time over torch\'s (below 1: ours is faster).')
+      'time over torch\'s (below 1: ours is faster). The -x1 columns are the one-coordinate-per-thread kernel '
+      '(`VSGD_FD_CUDA_SCALAR=1`) beside the default four-coordinate one with 16-byte loads and stores.')
     w()
     w('| d | n | ' + ' | '.join(COLS) + ' | adam / torch-adam |')
     w('|---|---|' + '---|' * len(COLS) + '---|')

@@ -40,8 +40,12 @@ struct BlockSums {
 
 template <int ALGO, int SP>
 struct Dense {
-  // Coordinates [i0, i1) from start (j = 0) to finish; `fused` rows or fewer in one pass.
-  static StepStats run(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
+  // Coordinates [i0, i1) from start (j = 0) to finish; `fused` rows or fewer in one pass. P and K
+  // are copied: the pass's stores through float pointers could alias a caller's Params, which
+  // would make the compiler reload every option after every store.
+  static StepStats run(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
+    const Params P = P0;
+    const StepK K = K0;
     const DenseRows r{a.grads, K.curv ? a.extra : nullptr, P.reweight ? a.weights : nullptr, a.d};
     const Place at{a.theta, a.state, a.d, a.probe_out};
     const int n = a.n;
@@ -90,7 +94,9 @@ struct Dense {
 // θ + δ over [i0, i1) from the gradient rows (probe()).
 template <int ALGO, int SP>
 struct Probe {
-  static void run(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, float* out) {
+  static void run(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, float* out) {
+    const Params P = P0;  // copied, as in Dense::run
+    const StepK K = K0;
     const DenseRows r{a.grads, nullptr, nullptr, a.d};
     size_t i = i0;
     for (; i + kLanes <= i1; i += kLanes) lane_store(out + i, at<vf8>(P, K, r, a, i));

@@ -31,11 +31,16 @@ VSGD_LANE vd8 operator/(vd8 a, vd8 b) { return {a.lo / b.lo, a.hi / b.hi}; }
 VSGD_LANE vd8 operator+(vd8 a, double b) { return {a.lo + b, a.hi + b}; }
 VSGD_LANE vd8 operator*(vd8 a, double b) { return {a.lo * b, a.hi * b}; }
 
-VSGD_LANE vm8 bits(vf8 x) {
-  vm8 b;
-  std::memcpy(&b, &x, sizeof b);
-  return b;
-}
+VSGD_LANE vm8 bits(vf8 x) { return (vm8)x; }
+VSGD_LANE vf8 from_bits(vm8 b) { return (vf8)b; }
+
+// Halves and their join, in registers (a round trip through memory would stall the loads on
+// the stores: their sizes differ).
+VSGD_LANE vf4 lo4(vf8 x) { return __builtin_shufflevector(x, x, 0, 1, 2, 3); }
+VSGD_LANE vf4 hi4(vf8 x) { return __builtin_shufflevector(x, x, 4, 5, 6, 7); }
+VSGD_LANE vf8 join(vf4 a, vf4 b) { return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7); }
+VSGD_LANE vd8 widen8(vf8 x) { return {__builtin_convertvector(lo4(x), vd4), __builtin_convertvector(hi4(x), vd4)}; }
+VSGD_LANE vf8 narrow8(vd8 x) { return join(__builtin_convertvector(x.lo, vf4), __builtin_convertvector(x.hi, vf4)); }
 
 template <> struct Lanes<vf8> {
   using M = vm8;
@@ -48,44 +53,17 @@ template <> struct Lanes<vf8> {
     return x;
 #endif
   }
-  static VSGD_LANE vf8 abs(vf8 x) {
-    const vm8 b = bits(x) & 0x7fffffff;
-    vf8 r;
-    std::memcpy(&r, &b, sizeof r);
-    return r;
-  }
+  static VSGD_LANE vf8 abs(vf8 x) { return from_bits(bits(x) & 0x7fffffff); }
   // fmaxf/fminf differ only for NaN, which never reaches a kept result (all_finite)
   static VSGD_LANE vf8 max(vf8 a, vf8 b) { return a > b ? a : b; }
   static VSGD_LANE vf8 min(vf8 a, vf8 b) { return a < b ? a : b; }
-  static VSGD_LANE vm8 isfinite(vf8 x) { return (bits(x) & 0x7f800000) != 0x7f800000; }
+  static VSGD_LANE vm8 isfinite(vf8 x) { return abs(x) <= 3.40282347e38f; }  // false for NaN and ±inf
   static VSGD_LANE vf8 wmean(vf8 a, vf8 na, vf8 b, vf8 nb) {
-    vf8 r;
-    for (int h = 0; h < 2; ++h) {  // two halves of four doubles
-      vf4 a4, na4, b4, nb4;
-      std::memcpy(&a4, (const float*)&a + 4 * h, sizeof a4);
-      std::memcpy(&na4, (const float*)&na + 4 * h, sizeof na4);
-      std::memcpy(&b4, (const float*)&b + 4 * h, sizeof b4);
-      std::memcpy(&nb4, (const float*)&nb + 4 * h, sizeof nb4);
-      const vd4 da = __builtin_convertvector(a4, vd4), dna = __builtin_convertvector(na4, vd4);
-      const vd4 db = __builtin_convertvector(b4, vd4), dnb = __builtin_convertvector(nb4, vd4);
-      const vf4 m = __builtin_convertvector((dna * da + dnb * db) / (dna + dnb), vf4);
-      std::memcpy((float*)&r + 4 * h, &m, sizeof m);
-    }
-    return r;
+    const vd8 da = widen8(a), dna = widen8(na), db = widen8(b), dnb = widen8(nb);
+    return narrow8((dna * da + dnb * db) / (dna + dnb));
   }
-  static VSGD_LANE vd8 widen(vf8 x) {
-    vf4 a, b;
-    std::memcpy(&a, &x, sizeof a);
-    std::memcpy(&b, (const float*)&x + 4, sizeof b);
-    return {__builtin_convertvector(a, vd4), __builtin_convertvector(b, vd4)};
-  }
-  static VSGD_LANE vf8 narrow(vd8 x) {
-    const vf4 a = __builtin_convertvector(x.lo, vf4), b = __builtin_convertvector(x.hi, vf4);
-    vf8 r;
-    std::memcpy(&r, &a, sizeof a);
-    std::memcpy((float*)&r + 4, &b, sizeof b);
-    return r;
-  }
+  static VSGD_LANE vd8 widen(vf8 x) { return widen8(x); }
+  static VSGD_LANE vf8 narrow(vd8 x) { return narrow8(x); }
 };
 template <> VSGD_LANE vm8 vnot<vm8>(vm8 m) { return ~m; }
 template <> VSGD_LANE bool any_lane<vm8>(vm8 m) {

@@ -1,11 +1,14 @@
 // CUDA backend: theta and the optimizer state live on the device between steps; each step moves
 // only the gradient rows host->device and theta device->host (docs/cuda.md), and runs one fused
-// launch, one thread per coordinate, through the very same vsgd_math.h functions as the CPU kernels
-// (cpu_kernels.h), in the same order, so that both round alike (docs/cuda.md, "Rounding").
+// launch, four coordinates per thread (one where d or the alignment does not allow 16-byte
+// accesses), through traverse.h's sequence like the CPU traversal, in the same order, so that
+// both round alike (docs/cuda.md, "Rounding").
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -29,38 +32,124 @@ void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw std::runtime_error(std::string("CUDA ") + what + " failed: " + error_text(e));
 }
 
+bool scalar_requested() {
+  const char* v = std::getenv("VSGD_FD_CUDA_SCALAR");
+  return v && std::string(v) == "1";
+}
+
 // Counter slots in the small device array the kernel adds into.
 enum { kCntTouched, kCntSkipped, kCntOutliers, kCntBoot, kCounters };
 
-// Block-wide sums of the four flags, one atomicAdd per counter and block. Every thread of the
-// block must arrive here (threads past d bring f = 0).
-__device__ __forceinline__ void add_flags(unsigned f, unsigned long long* counters) {
-  const int t = __syncthreads_count((f & kTouched) != 0);
-  const int s = __syncthreads_count((f & kSkipped) != 0);
-  const int o = __syncthreads_count((f & kOutlier) != 0);
-  const int b = __syncthreads_count((f & kBootstrapping) != 0);
-  if (threadIdx.x == 0) {
-    if (t) atomicAdd(&counters[kCntTouched], (unsigned long long)t);
-    if (s) atomicAdd(&counters[kCntSkipped], (unsigned long long)s);
-    if (o) atomicAdd(&counters[kCntOutliers], (unsigned long long)o);
-    if (b) atomicAdd(&counters[kCntBoot], (unsigned long long)b);
+// This thread's counts of the four flags, summed over the block (warp sums, then one barrier),
+// one atomicAdd per counter and block. Every thread of the block must arrive here.
+__device__ __forceinline__ void add_counts(const unsigned (&c)[kCounters], unsigned long long* counters) {
+  __shared__ unsigned warp_sum[kThreads / 32][kCounters];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int k = 0; k < kCounters; ++k) {
+    unsigned w = c[k];
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) w += __shfl_down_sync(0xffffffffu, w, off);
+    if (lane == 0) warp_sum[warp][k] = w;
+  }
+  __syncthreads();
+  if (threadIdx.x < kCounters) {
+    unsigned long long total = 0;
+    for (int w = 0; w < kThreads / 32; ++w) total += warp_sum[w][threadIdx.x];
+    if (total) atomicAdd(&counters[threadIdx.x], total);
   }
 }
+__device__ __forceinline__ void count_flags(unsigned f, unsigned (&c)[kCounters]) {
+  c[kCntTouched] += (f & kTouched) != 0;
+  c[kCntSkipped] += (f & kSkipped) != 0;
+  c[kCntOutliers] += (f & kOutlier) != 0;
+  c[kCntBoot] += (f & kBootstrapping) != 0;
+}
 
-// The fused step: one thread per coordinate through traverse.h's sequence, the rows summed in
-// row order as the CPU sums them.
+// The fused step, one coordinate per thread through traverse.h's sequence, the rows summed in
+// row order as the CPU sums them: for any d and alignment.
 template <int ALGO, int SP>
 __global__ void __launch_bounds__(kThreads)
     step_kernel(const Params P, const StepK K, const Place at, const DenseRows r, const int n,
                 unsigned long long* __restrict__ counters) {
   const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
-  unsigned f = 0;
+  unsigned c[kCounters] = {0, 0, 0, 0};
   if (i < at.d) {
     SumsT<float> s = sums_zero<float>();
     add_rows<ALGO, SP, float>(s, r, i, 0, n);
-    f = flags_of(finish<ALGO, SP, float>(P, K, s, at, i));
+    count_flags(flags_of(finish<ALGO, SP, float>(P, K, s, at, i)), c);
   }
-  add_flags(f, counters);
+  add_counts(c, counters);
+}
+
+// Four consecutive coordinates of one thread in registers, between their 16-byte loads and
+// stores: the Place of traverse.h's sequence for step_kernel4 (k = 0..3, unrolled, so that every
+// index is a constant and nothing goes to local memory).
+template <int ALGO, int SP> struct Quad {
+  static constexpr Layout L = layout(ALGO, SP);
+  static constexpr int kSlots = L.count > 0 ? L.count : 1;
+  float th[4], f[kSlots][4], probe[4];
+  bool want;
+  template <int SLOT, class F> __device__ __forceinline__ float get(size_t k) const {
+    if constexpr (SLOT < 0) return 0.0f;
+    else return f[SLOT][k];
+  }
+  template <int SLOT, class F> __device__ __forceinline__ void set(size_t k, F v) {
+    if constexpr (SLOT >= 0) f[SLOT][k] = v;
+  }
+  template <class F> __device__ __forceinline__ float get_theta(size_t k) const { return th[k]; }
+  template <class F> __device__ __forceinline__ void set_theta(size_t k, F v) { th[k] = v; }
+  __device__ __forceinline__ bool wants_probe() const { return want; }
+  template <class F> __device__ __forceinline__ void set_probe(size_t k, F v) { probe[k] = v; }
+};
+
+__device__ __forceinline__ void unpack(float4 v, float (&a)[4]) { a[0] = v.x, a[1] = v.y, a[2] = v.z, a[3] = v.w; }
+__device__ __forceinline__ float4 pack(const float (&a)[4]) { return make_float4(a[0], a[1], a[2], a[3]); }
+// rows are read once: streaming loads, not kept in L2
+__device__ __forceinline__ void row4(const float* p, float (&a)[4]) { unpack(__ldcs(reinterpret_cast<const float4*>(p)), a); }
+
+// The fused step, four coordinates per thread with 16-byte loads and stores of every stream: d a
+// multiple of 4 and every array 16-byte aligned (Cuda::vectorized()). Each thread has its whole
+// state and its rows' loads in flight before it computes.
+template <int ALGO, int SP>
+__global__ void __launch_bounds__(kThreads)
+    step_kernel4(const Params P, const StepK K, const Place at, const DenseRows r, const int n,
+                 unsigned long long* __restrict__ counters) {
+  using Q = Quad<ALGO, SP>;
+  const size_t i = 4 * ((size_t)blockIdx.x * kThreads + threadIdx.x);
+  unsigned c[kCounters] = {0, 0, 0, 0};
+  if (i < at.d) {
+    Q q;
+#pragma unroll
+    for (int slot = 0; slot < Q::kSlots; ++slot)
+      if (slot < Q::L.count) unpack(*reinterpret_cast<const float4*>(at.state + (size_t)slot * at.d + i), q.f[slot]);
+    unpack(*reinterpret_cast<const float4*>(at.theta + i), q.th);
+    q.want = at.probe_out != nullptr;
+    SumsT<float> s[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) s[k] = sums_zero<float>();
+    const float* e = uses_sparsity(ALGO) ? r.extra : nullptr;
+#pragma unroll 2
+    for (int j = 0; j < n; ++j) {
+      float x[4], y[4];
+      row4(r.grads + (size_t)j * r.d + i, x);
+      if (e) row4(e + (size_t)j * r.d + i, y);
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        add_grad<SP>(s[k], x[k]);
+        if (r.weights) add_dir(s[k], (double)r.weights[j], x[k]);
+        if (e) add_curv<ALGO, SP>(s[k], x[k], y[k]);
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < 4; ++k) count_flags(flags_of(finish<ALGO, SP, float>(P, K, s[k], q, (size_t)k)), c);
+#pragma unroll
+    for (int slot = 0; slot < Q::kSlots; ++slot)
+      if (slot < Q::L.count) *reinterpret_cast<float4*>(at.state + (size_t)slot * at.d + i) = pack(q.f[slot]);
+    *reinterpret_cast<float4*>(at.theta + i) = pack(q.th);
+    if (q.want && needs_offset(ALGO)) __stcs(reinterpret_cast<float4*>(at.probe_out + i), pack(q.probe));
+  }
+  add_counts(c, counters);
 }
 
 // out[i] = theta[i] + delta_i, as the CPU's probe pass.
@@ -75,12 +164,13 @@ __global__ void __launch_bounds__(kThreads)
   out[i] = probe_point<ALGO, SP, float>(P, K, s, theta, state, d, i);
 }
 
-unsigned grid_for(size_t d) { return (unsigned)((d + kThreads - 1) / kThreads); }
+unsigned grid_for(size_t threads) { return (unsigned)((threads + kThreads - 1) / kThreads); }
 
 template <int ALGO, int SP> struct LaunchStep {
-  static void run(const Params& P, const StepK& K, const Place& at, const DenseRows& r, int n,
+  static void run(bool four, const Params& P, const StepK& K, const Place& at, const DenseRows& r, int n,
                   unsigned long long* counters, cudaStream_t stream) {
-    step_kernel<ALGO, SP><<<grid_for(at.d), kThreads, 0, stream>>>(P, K, at, r, n, counters);
+    if (four) step_kernel4<ALGO, SP><<<grid_for(at.d / 4), kThreads, 0, stream>>>(P, K, at, r, n, counters);
+    else step_kernel<ALGO, SP><<<grid_for(at.d), kThreads, 0, stream>>>(P, K, at, r, n, counters);
   }
 };
 template <int ALGO, int SP> struct LaunchProbe {
@@ -380,11 +470,21 @@ class Cuda final : public Backend {
     check(cudaMemsetAsync(d_counters_, 0, kCounters * sizeof(unsigned long long), stream_), "cudaMemsetAsync");
     const Place at{d_theta_.p, d_state_.p, d_, pout};
     const DenseRows r{g, curv ? x : nullptr, P.reweight ? weights : nullptr, d_};
-    dispatch<LaunchStep>(P.algo, P.sparsity, P, step_k(n, curv), at, r, n, d_counters_, stream_);
+    dispatch<LaunchStep>(P.algo, P.sparsity, vectorized(at, r), P, step_k(n, curv), at, r, n, d_counters_, stream_);
     check(cudaGetLastError(), "step kernel launch");
     check(cudaMemcpyAsync(h_counters_, d_counters_, kCounters * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
                           stream_),
           "cudaMemcpyAsync");
+  }
+
+  // Whether step_kernel4 may run: d a multiple of 4 and every array it reads or writes 16-byte
+  // aligned (the backend's own buffers are; rows handed to step_device() may not be), unless
+  // VSGD_FD_CUDA_SCALAR=1 asked for the one-coordinate kernel (read when the backend is made;
+  // vsgd_bench_gpu compares the two).
+  bool vectorized(const Place& at, const DenseRows& r) const {
+    auto aligned = [](const void* p) { return p == nullptr || reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+    return !scalar_only_ && at.d % 4 == 0 && aligned(at.theta) && aligned(at.state) && aligned(at.probe_out) &&
+           aligned(r.grads) && aligned(r.extra);
   }
 
   // the fused probe point (StepArgs::probe_out, host memory), written by the step kernel
@@ -479,6 +579,7 @@ class Cuda final : public Backend {
   }
 
   int dev_;
+  bool scalar_only_ = scalar_requested();
   cudaStream_t stream_ = nullptr;
   void* stage_[2] = {nullptr, nullptr};
   cudaEvent_t staged_[2] = {nullptr, nullptr};

@@ -144,12 +144,20 @@ template <int SLOT, class F> VSGD_HD void put(float* s, size_t d, size_t i, F v)
   if constexpr (SLOT >= 0) lane_store(s + (size_t)SLOT * d + i, v);
 }
 
-// Where a coordinate's θ and state live and where its next probe point goes (null: nowhere).
+// Where a coordinate's θ and state are read and written, and where its next probe point goes:
+// here memory (θ, the state buffer, probe_out: null for nowhere); cuda.cu's Quad keeps four
+// coordinates in registers behind the same members.
 struct Place {
   float* theta;
   float* state;
   size_t d;
   float* probe_out;
+  template <int SLOT, class F> VSGD_HD F get(size_t i) const { return field<SLOT, F>(state, d, i); }
+  template <int SLOT, class F> VSGD_HD void set(size_t i, F v) const { put<SLOT>(state, d, i, v); }
+  template <class F> VSGD_HD F get_theta(size_t i) const { return lane_load<F>(theta + i); }
+  template <class F> VSGD_HD void set_theta(size_t i, F v) const { lane_store(theta + i, v); }
+  VSGD_HD bool wants_probe() const { return probe_out != nullptr; }
+  template <class F> VSGD_HD void set_probe(size_t i, F v) const { lane_store(probe_out + i, v); }
 };
 
 // The active-row count, the mean gradient, and 1/m in double and in float.
@@ -173,7 +181,7 @@ template <int SP, class F> VSGD_HD MeanT<SP, F> grad_mean(const StepK& K, const 
 }
 
 // The batch as apply() reads it. g and tau: the coordinate's state (for δ).
-template <int ALGO, int SP, class F>
+template <int ALGO, int SP, bool BOOT, class F>
 VSGD_HD BatchT<F> batch(const Params& P, const StepK& K, const SumsT<F>& s, F g, F tau) {
   const MeanT<SP, F> mn = grad_mean<SP>(K, s);
   BatchT<F> b;
@@ -186,7 +194,7 @@ VSGD_HD BatchT<F> batch(const Params& P, const StepK& K, const SumsT<F>& s, F g,
     b.bad = b.bad | vnot<mask_t<F>>(visfinite(s.c1));
     F k = mn.inv_f;
     if (ALGO == kVsgdFd) {
-      const F id = 1.0f / vabs(probe_offset<F>(g, tau, mn.m, mn.g1, P.eps));
+      const F id = 1.0f / vabs(probe_offset<BOOT>(g, tau, mn.m, mn.g1, P.eps));
       k = id * mn.inv_f;
       b.c2 = s.c2 * (k * id);
     }
@@ -196,28 +204,37 @@ VSGD_HD BatchT<F> batch(const Params& P, const StepK& K, const SumsT<F>& s, F g,
   return b;
 }
 
+// finish() once it is known whether some lane bootstraps (BOOT), c being the loaded state.
+template <int ALGO, int SP, bool BOOT, class F, class At>
+VSGD_HD Outcome<mask_t<F>> finish_as(const Params& P, const StepK& K, const SumsT<F>& s, At& at, size_t i, CoordT<F> c) {
+  constexpr Layout L = layout(ALGO, SP);
+  F th = at.template get_theta<F>(i);
+  const BatchT<F> b = batch<ALGO, SP, BOOT>(P, K, s, c.g, c.tau);
+  const Outcome<mask_t<F>> o = apply<ALGO, SP, BOOT>(P, c, th, b, K.n, K.curv);
+  at.template set<L.g>(i, c.g);
+  at.template set<L.v>(i, c.v);
+  at.template set<L.h>(i, c.h);
+  at.template set<L.vh>(i, c.vh);
+  at.template set<L.tau>(i, c.tau);
+  at.template set<L.eta>(i, c.eta);
+  at.template set<L.p>(i, c.p);
+  at.set_theta(i, th);
+  // a coordinate that bootstraps after this step was bootstrapping before it (BOOT)
+  if (needs_offset(ALGO) && at.wants_probe()) at.set_probe(i, th + probe_offset<BOOT>(c.g, c.tau, F{}, F{}, P.eps));
+  return o;
+}
+
 // One step of the coordinate(s) at i from their sums: θ and state loaded, updated, stored, and
 // the next probe point written (vSGD-fd, when asked for: exact once bootstrap is over).
-template <int ALGO, int SP, class F>
-VSGD_HD Outcome<mask_t<F>> finish(const Params& P, const StepK& K, const SumsT<F>& s, const Place& at, size_t i) {
+template <int ALGO, int SP, class F, class At>
+VSGD_HD Outcome<mask_t<F>> finish(const Params& P, const StepK& K, const SumsT<F>& s, At& at, size_t i) {
   constexpr Layout L = layout(ALGO, SP);
-  const size_t d = at.d;
-  CoordT<F> c{field<L.g, F>(at.state, d, i),   field<L.v, F>(at.state, d, i),   field<L.h, F>(at.state, d, i),
-              field<L.vh, F>(at.state, d, i),  field<L.tau, F>(at.state, d, i), field<L.eta, F>(at.state, d, i),
-              field<L.p, F>(at.state, d, i)};
-  F th = lane_load<F>(at.theta + i);
-  const BatchT<F> b = batch<ALGO, SP>(P, K, s, c.g, c.tau);
-  const Outcome<mask_t<F>> o = apply<ALGO, SP>(P, c, th, b, K.n, K.curv);
-  put<L.g>(at.state, d, i, c.g);
-  put<L.v>(at.state, d, i, c.v);
-  put<L.h>(at.state, d, i, c.h);
-  put<L.vh>(at.state, d, i, c.vh);
-  put<L.tau>(at.state, d, i, c.tau);
-  put<L.eta>(at.state, d, i, c.eta);
-  put<L.p>(at.state, d, i, c.p);
-  lane_store(at.theta + i, th);
-  if (needs_offset(ALGO) && at.probe_out) lane_store(at.probe_out + i, th + probe_offset<F>(c.g, c.tau, F{}, F{}, P.eps));
-  return o;
+  const CoordT<F> c{at.template get<L.g, F>(i),   at.template get<L.v, F>(i),   at.template get<L.h, F>(i),
+                    at.template get<L.vh, F>(i),  at.template get<L.tau, F>(i), at.template get<L.eta, F>(i),
+                    at.template get<L.p, F>(i)};
+  // once no lane bootstraps (the steady state), without the code for it
+  if (uses_sparsity(ALGO) && any_lane(c.tau <= 0.0f)) return finish_as<ALGO, SP, true>(P, K, s, at, i, c);
+  return finish_as<ALGO, SP, false>(P, K, s, at, i, c);
 }
 
 // θ + δ of the coordinate(s) at i, δ from the state and the gradient sums (probe()).
@@ -227,7 +244,7 @@ VSGD_HD F probe_point(const Params& P, const StepK& K, const SumsT<F>& s, const 
   constexpr Layout L = layout(ALGO, SP);
   const MeanT<SP, F> mn = grad_mean<SP>(K, s);
   return lane_load<F>(theta + i) +
-         probe_offset<F>(field<L.g, F>(state, d, i), field<L.tau, F>(state, d, i), mn.m, mn.g1, P.eps);
+         probe_offset(field<L.g, F>(state, d, i), field<L.tau, F>(state, d, i), mn.m, mn.g1, P.eps);
 }
 
 // One coordinate's outcome as Flags bits.

@@ -148,10 +148,11 @@ VSGD_HD constexpr bool all_active(int sparsity) { return sparsity == kDense; }
 
 // Probe offset δ: the mean gradient (while bootstrapping, over the samples seen so far and
 // this step's active rows), kept at least eps away from zero so the finite difference is defined.
-template <class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
+// BOOT false: the caller knows that no lane bootstraps (tau > 0), and the code for it is left out.
+template <bool BOOT = true, class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
   const mask_t<F> boot = tau <= 0.0f;
   F delta = g;
-  if (any_lane(boot)) {  // uniform: skipped once no lane is bootstrapping
+  if (BOOT && any_lane(boot)) {  // uniform: skipped once no lane is bootstrapping
     const F seen = boot ? -tau : bc<F>(0), total = seen + m;
     delta = boot ? wmean(g, seen, g1, total > 0.0f ? m : bc<F>(1)) : g;
   }
@@ -163,9 +164,11 @@ template <class M> struct Outcome {
   M touched, skipped, outlier, boot;
 };
 
+// x − x is 0 for a finite x and NaN for ±inf and NaN: one comparison for all eight values.
 template <class F> VSGD_HD mask_t<F> all_finite(const CoordT<F>& c, F theta) {
-  return visfinite(c.g) & visfinite(c.v) & visfinite(c.h) & visfinite(c.vh) & visfinite(c.tau) &
-         visfinite(c.eta) & visfinite(c.p) & visfinite(theta);
+  const F z = ((c.g - c.g) + (c.v - c.v)) + ((c.h - c.h) + (c.vh - c.vh)) + ((c.tau - c.tau) + (c.eta - c.eta)) +
+              ((c.p - c.p) + (theta - theta));
+  return z == 0.0f;
 }
 
 // Field by field, so that it stays a select (a whole-struct copy would become a branch).
@@ -182,13 +185,14 @@ template <class F> VSGD_HD void commit(mask_t<F> keep, CoordT<F>& s, const Coord
 
 // vSGD-fd and vSGD: one step of one coordinate. `curv` says whether curvature rows came.
 // Both the bootstrap and the regular candidate are formed, then one is kept. The algorithm and
-// the sparsity mode are compile-time constants, so the choices they make fold away.
-template <int ALGO, int SP, class F>
+// the sparsity mode are compile-time constants, so the choices they make fold away; BOOT false
+// says that no lane bootstraps (tau > 0), and leaves the bootstrap candidate out.
+template <int ALGO, int SP, bool BOOT, class F>
 VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a, float n, bool curv) {
   using M = mask_t<F>;
   constexpr bool fd = ALGO == kVsgdFd, global = SP == kGlobal;
   const float eps = P.eps, C = P.slow_start, k = P.outlier_sigmas;
-  const M boot = s.tau <= 0.0f;
+  const M boot = BOOT ? M(s.tau <= 0.0f) : M{};
   // no active row: untouched; bootstrap gathers curvature with every sample; non-finite
   // input never enters state
   const M any = a.m > 0.0f;
@@ -201,8 +205,11 @@ VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, c
   const M out_g = vabs(gb - s.g) > k * vsqrt(vmax(s.v - s.g * s.g, bc<F>(0)));
   const M out_c = vabs(cb - s.h) > k * vsqrt(vmax(s.vh - s.h * s.h, bc<F>(0)));
   const M outlier = k > 0.0f ? (fd && curv ? out_g | out_c : out_g) : (out_g & vnot<M>(out_g));
-  const F tau = s.tau + (outlier ? bc<F>(1) : bc<F>(0));  // forget faster: the memory widens by one
-  const F r = 1.0f / tau;
+  // forget faster: the memory widens by one. Both rates are formed before the test decides, so
+  // that the division does not wait for the square roots.
+  const F tau_out = s.tau + 1.0f, r_in = 1.0f / s.tau, r_out = 1.0f / tau_out;
+  const F tau = outlier ? tau_out : s.tau;
+  const F r = outlier ? r_out : r_in;
   const F rg = (1.0f - r) * s.g + r * gb;
   const F rv = (1.0f - r) * s.v + r * q;
   const F rh = curv ? (1.0f - r) * s.h + r * cb : s.h;
@@ -223,7 +230,7 @@ VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, c
   const F rth = theta - eta * (P.reweight ? a.dir : global ? gb * (a.m / ne) : gb);
 
   CoordT<F> t{rg, rv, rh, fd ? rvh : s.vh, rtau, eta, rp};
-  if (any_lane(boot)) {  // uniform: skipped once no lane is bootstrapping
+  if (BOOT && any_lane(boot)) {  // uniform: skipped once no lane is bootstrapping
     // bootstrap: running plain means, then over-estimates that make the first rates small
     const F seen = boot ? -s.tau : bc<F>(0), total = seen + m1;
     const M done = total >= P.bootstrap;
@@ -282,9 +289,9 @@ VSGD_HD Outcome<mask_t<F>> apply_baseline(const Params& P, CoordT<F>& s, F& thet
 }
 
 // One step of one coordinate (or lane group) from its batch; the state in `s` and `theta`.
-template <int ALGO, int SP, class F>
+template <int ALGO, int SP, bool BOOT, class F>
 VSGD_HD Outcome<mask_t<F>> apply(const Params& P, CoordT<F>& s, F& theta, const BatchT<F>& a, float n, bool curv) {
-  if constexpr (uses_sparsity(ALGO)) return apply_vsgd<ALGO, SP>(P, s, theta, a, n, curv);
+  if constexpr (uses_sparsity(ALGO)) return apply_vsgd<ALGO, SP, BOOT>(P, s, theta, a, n, curv);
   else return apply_baseline<ALGO>(P, s, theta, a);
 }
 

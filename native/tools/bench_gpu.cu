@@ -10,6 +10,9 @@
 // time includes its launch, the counter read-back and the host synchronisation (tens of
 // microseconds; visible only at small d).
 //
+// The -x1 rows time the one-coordinate-per-thread kernel (VSGD_FD_CUDA_SCALAR=1) beside the
+// default four-coordinate one (16-byte accesses), for the same cases.
+//
 // A second table times the host path, step() with the rows in pageable host memory, to show
 // what crossing the bus costs (rows host->device through the pinned staging, theta back).
 //
@@ -77,7 +80,19 @@ struct Algo {
   int algo;
   bool curv;
   bool reweight = false;  // eq. 5: the Gram pass reads the rows once more
+  bool scalar = false;    // the one-coordinate-per-thread kernel (VSGD_FD_CUDA_SCALAR=1), for comparison
 };
+
+// A CUDA backend, with the one-coordinate kernel when `scalar` (the backend reads the variable
+// when it is made).
+std::unique_ptr<vsgd::Backend> make_backend(bool scalar) {
+  if (scalar) setenv("VSGD_FD_CUDA_SCALAR", "1", 1);
+  std::string why;
+  auto be = vsgd::make_cuda_backend(why);
+  if (scalar) unsetenv("VSGD_FD_CUDA_SCALAR");
+  if (!be) throw std::runtime_error("make_cuda_backend: " + why);
+  return be;
+}
 
 vsgd::Params params_for(int algo) {
   vsgd::Params P{};
@@ -113,7 +128,9 @@ int main(int argc, char** argv) {
   const Algo algos[] = {{"vsgdfd", vsgd::kVsgdFd, true},
                         {"vsgdfd-nocurv", vsgd::kVsgdFd, false},
                         {"vsgdfd-reweight", vsgd::kVsgdFd, true, true},
-                        {"adam", vsgd::kAdam, false}};
+                        {"adam", vsgd::kAdam, false},
+                        {"vsgdfd-x1", vsgd::kVsgdFd, true, false, true},
+                        {"adam-x1", vsgd::kAdam, false, false, true}};
   struct Row {
     std::string algo;
     int n;
@@ -143,9 +160,7 @@ int main(int argc, char** argv) {
                         free_b / double(1 << 30));
             continue;
           }
-          std::string why;
-          auto be = vsgd::make_cuda_backend(why);
-          if (!be) throw std::runtime_error("make_cuda_backend: " + why);
+          auto be = make_backend(al.scalar);
           std::vector<float> theta(d, 0.5f), state(count * d, 0.0f);  // fresh state: bootstraps first
           float* dr = be->device_rows(alloc_rows * d);
           fill<<<1024, 256>>>(dr, alloc_rows * d, 12345u);
@@ -193,17 +208,12 @@ int main(int argc, char** argv) {
       const size_t d = size_t(1) << host_log2;
       for (const Algo& al : algos)
         for (int n : {1, 10}) {
+          if (al.scalar) continue;  // the host path is the bus's; the kernel does not matter there
           vsgd::Params P = params_for(al.algo);
           P.reweight = al.reweight;
           const size_t count = (size_t)vsgd::layout(P.algo, P.sparsity).count;
           const size_t nrows = (size_t)n * (al.curv ? 2 : 1);
-          // vSGD-fd without curvature rows: leave bootstrap first with curvature steps, or every timed
-          // step would be a bootstrap step that touches nothing
-          const bool warm_curv = al.algo == vsgd::kVsgdFd && !al.curv;
-          const size_t alloc_rows = warm_curv ? 2 * (size_t)n : nrows;
-          std::string why;
-          auto be = vsgd::make_cuda_backend(why);
-          if (!be) throw std::runtime_error("make_cuda_backend: " + why);
+          auto be = make_backend(false);
           std::vector<float> theta(d, 0.5f), state(count * d, 0.0f), host_rows(nrows * d);
           for (size_t k = 0; k < host_rows.size(); ++k) host_rows[k] = (float)((k * 2654435761u) % 2000) / 1000.0f - 1.0f;
           vsgd::StepArgs a{};

@@ -18,7 +18,8 @@
 //      one (bit for bit).
 //   4. CUDA vs CPU when a device is usable: one step of every case above (1e-6 relative), the
 //      device-rows path (step_device), read-back, invalidate(), and 100-step trajectories (1e-4);
-//      CUDA's first step is also checked against the reference, like the CPU's.
+//      CUDA's first step is also checked against the reference, like the CPU's. The cases run
+//      at d = 4099 (one coordinate per thread) and again at a multiple of 4 (four per thread).
 //
 // Tolerances: |got - want| <= rtol * (|want| + |before| + 1% of the field's largest |want|) plus,
 // where the result is ill-conditioned, the propagated rounding of the quantity that cancels (see
@@ -1012,7 +1013,16 @@ int main(int argc, char** argv) {
     size_t same1 = 0, all1 = 0, same2 = 0, all2 = 0;
     int ref_failed = 0;
     try {
-      const int f1 = cuda_vs_cpu_one_step(*cu, kept, same1, all1, ref_failed);
+      // d = 4099 takes the one-coordinate kernel; a multiple of 4 the four-coordinate one (16-byte
+      // accesses), which the trajectories (d a multiple of 4) take too
+      int f1 = cuda_vs_cpu_one_step(*cu, kept, same1, all1, ref_failed);
+      if (d % 4 != 0) {
+        std::vector<std::pair<Case, Inputs>> kept4;
+        for (const Case& c : all_cases(r, (d + 3) / 4 * 4)) kept4.emplace_back(c, make_inputs(r, c));
+        f1 += cuda_vs_cpu_one_step(*cu, kept4, same1, all1, ref_failed,
+                                   "CUDA vs CPU, d a multiple of 4 (four coordinates per thread): probe, step(), "
+                                   "step_device() + read-back, invalidate() + step()");
+      }
       const int f2 = cuda_vs_cpu_trajectories(*cu, r, d_traj, steps_cuda, same2, all2);
       failed += f1 + f2;
       cuda_ran = true;

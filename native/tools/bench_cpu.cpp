@@ -1,0 +1,166 @@
+// vsgd_bench_cpu: the dense CPU pass against the triad a = b + s·c, side by side in one process,
+// for the design questions of docs/performance.md (npm run bench measures the library through
+// Node; this tool varies what Node cannot):
+//   --shape    the fused pass (every row's sums in registers) against the blocked one (rows in
+//              chunks through a per-block buffer) for n = 1 .. 32: where the crossover in n lies
+//   --cache    the same pass on a d that fits in L2, one thread, fastest of many calls: the
+//              arithmetic alone
+// Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
+// that they line up in memory as the JavaScript ones do. Every timing is the median of --reps
+// calls after one untimed call; ratios are bandwidth over the triad's measured beside them.
+//
+// Usage: vsgd_bench_cpu [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd]
+//                       [--n 1,10] [--shape] [--chunk 8] [--cache]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+
+namespace {
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+bool g_min = false;  // --cache: the fastest call (the arithmetic alone), not the median
+
+template <class F> double median_ms(F fn, int reps) {
+  fn();
+  std::vector<double> t;
+  for (int r = 0; r < reps; ++r) {
+    const double a = now_ms();
+    fn();
+    t.push_back(now_ms() - a);
+  }
+  std::sort(t.begin(), t.end());
+  return g_min ? t[0] : t[t.size() / 2];
+}
+
+// one allocation per array, as Float32Arrays are
+struct Arrays {
+  std::vector<std::unique_ptr<float[]>> keep;
+  float* make(size_t n, float fill) {
+    keep.emplace_back(new float[n]);
+    std::fill(keep.back().get(), keep.back().get() + n, fill);
+    return keep.back().get();
+  }
+};
+
+// minimal bytes per coordinate (the benchmark's count: eta is not in it)
+double bytes_per(int algo, int n) {
+  if (algo == vsgd::kAdam) return 24 + 4.0 * n;  // θ, m, v read and written
+  if (algo == vsgd::kSgd) return 8 + 4.0 * n;
+  return 48 + 8.0 * n;
+}
+
+struct Run {
+  int algo;
+  size_t d;
+  int threads, reps;
+};
+
+// The step of `algo` with n rows on backend `be`, past bootstrap; milliseconds per call.
+double step_ms(const Run& R, vsgd::Backend& be, int n) {
+  Arrays A;
+  vsgd::Params P{};
+  P.algo = R.algo;
+  P.sparsity = vsgd::kDense;
+  P.bootstrap = 1, P.slow_start = 2, P.eps = R.algo == vsgd::kAdam ? 1e-8f : 1e-5f, P.outlier_sigmas = 2;
+  P.lr0 = 1e-3f, P.beta1 = 0.9f, P.beta2 = 0.999f;
+  const size_t count = (size_t)vsgd::layout(P.algo, P.sparsity).count;
+  float* theta = A.make(R.d, 0.5f);
+  float* state = A.make(std::max<size_t>(count, 1) * R.d, 0.0f);
+  float* grads = A.make((size_t)n * R.d, 0.0f);
+  const bool fd = R.algo == vsgd::kVsgdFd;
+  float* extra = fd ? A.make((size_t)n * R.d, 0.0f) : nullptr;
+  float* probe = fd ? A.make(R.d, 0.0f) : nullptr;
+  for (size_t k = 0; k < (size_t)n * R.d; ++k) {
+    grads[k] = (float)((k * 2654435761u) % 2000) / 1000.0f - 1.0f;
+    if (extra) extra[k] = grads[k] * 1.01f + 1e-3f;
+  }
+  vsgd::StepArgs a{};
+  a.theta = theta, a.state = state, a.d = R.d, a.grads = grads, a.extra = extra, a.n = n, a.probe_out = probe;
+  int t = 1;
+  auto step = [&] {
+    vsgd::set_time(P, t++);
+    be.step(P, a);
+  };
+  step();  // bootstrap ends here (bootstrap = 1)
+  return median_ms(step, R.reps);
+}
+
+double triad_ms(const Run& R) {
+  Arrays A;
+  float *a = A.make(R.d, 0), *b = A.make(R.d, 1), *c = A.make(R.d, 2);
+  return median_ms([&] { vsgd::triad(a, b, c, 0.5f, R.d, R.threads); }, 2 * R.reps);
+}
+
+std::vector<int> parse_list(const std::string& s) {
+  std::vector<int> v;
+  for (size_t p = 0; p < s.size();) {
+    const size_t q = s.find(',', p);
+    v.push_back(std::atoi(s.substr(p, q - p).c_str()));
+    p = q == std::string::npos ? s.size() : q + 1;
+  }
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int log2d = 24, chunk = -1;
+  Run R{vsgd::kVsgdFd, 0, 0, 9};
+  std::vector<int> ns = {1, 10};
+  bool shape = false, cache = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
+    if (a == "--log2") log2d = std::atoi(next().c_str());
+    else if (a == "--threads") R.threads = std::atoi(next().c_str());
+    else if (a == "--reps") R.reps = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--n") ns = parse_list(next());
+    else if (a == "--chunk") chunk = std::atoi(next().c_str());
+    else if (a == "--shape") shape = true;
+    else if (a == "--cache") cache = true;
+    else if (a == "--algo") {
+      const std::string v = next();
+      R.algo = v == "adam" ? vsgd::kAdam : v == "sgd" ? vsgd::kSgd : vsgd::kVsgdFd;
+    } else {
+      std::fprintf(stderr,
+                   "usage: %s [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd] [--n 1,10] [--shape] "
+                   "[--chunk 8] [--cache]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  if (cache) log2d = std::min(log2d, 13), R.threads = 1, R.reps = std::max(R.reps, 500), g_min = true;
+  if (shape && ns.size() <= 2) ns = {1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32};
+  R.d = size_t(1) << log2d;
+  const double tri = triad_ms(R), tri_gbs = 12.0 * R.d / tri / 1e6;
+  std::printf("vsgd_bench_cpu: d = 2^%d, threads %d (0: all), isa %s, %s of %d\n", log2d, R.threads, vsgd::cpu_isa(),
+              g_min ? "fastest" : "median", R.reps);
+  std::printf("triad %.3f ms, %.1f GB/s\n", tri, tri_gbs);
+  std::printf("%-8s %4s %-10s %10s %9s %8s %9s\n", "algo", "n", "pass", "ms", "GB/s", "x triad", "ns/coord");
+  const char* name = R.algo == vsgd::kAdam ? "adam" : R.algo == vsgd::kSgd ? "sgd" : "vsgdfd";
+  for (int n : ns) {
+    for (int fused : shape ? std::vector<int>{1, 0} : std::vector<int>{-1}) {
+      vsgd::CpuOptions o;
+      o.threads = R.threads;
+      o.chunk_rows = chunk;
+      if (fused >= 0) o.fused_rows = fused ? 1 << 30 : 0;
+      auto be = vsgd::make_cpu_backend(o);
+      const double ms = step_ms(R, *be, n);
+      const double gbs = bytes_per(R.algo, n) * R.d / ms / 1e6;
+      std::printf("%-8s %4d %-10s %10.3f %9.1f %8.2f %9.2f\n", name, n, fused < 0 ? "default" : fused ? "fused" : "blocked",
+                  ms, gbs, gbs / tri_gbs, ms * 1e6 / R.d);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
