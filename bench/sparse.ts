@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type SparseRows, VSGDfd } from '../lib/index.ts';
+import { addon } from '../lib/native.ts';
 import { rng } from '../lib/problems/random.ts';
 import { machine } from './report.ts';
 import { type Budget, gc, measure, othersMeter, type Stat } from './timing.ts';
@@ -65,23 +66,37 @@ const notes: string[] = [];
 const meter = othersMeter();
 const start = performance.now();
 
-// 1. A sparse step against d at fixed nnz: O(nnz), whatever d is, up to cache and TLB misses.
+// 1. A sparse step against d at fixed nnz: O(nnz), whatever d is, up to cache and TLB misses; beside
+// it the random-update probe: the same arrays (theta, the state, the probe point) read and written
+// at the same indices, and nothing else (addon.scatterProbe, one thread).
+const targets: string[] = [];
 {
   const n = 10, k = 100, ds = quick ? [1e4, 1e5] : [1e4, 1e5, 1e6, 1e7];
   lines.push(`### Sparse step time against d (n = ${n} rows × ${k} entries = ${n * k} non-zeros)`, '',
-    '| d | probeSparse + updateSparse | per non-zero |', '|---|---|---|');
-  const per: number[] = [];
+    'The probe reads and writes theta and the six state arrays and writes the probe point at every index of the same rows: ' +
+    'the memory traffic of the step with nothing else, measured beside it.', '',
+    '| d | probeSparse + updateSparse | per non-zero | random-update probe, per non-zero | step / probe |', '|---|---|---|---|---|');
+  const per: number[] = [], probe: number[] = [];
   for (const d of ds) {
     const o = new VSGDfd(new Float32Array(d), { minibatch: n, sparsity: 'instance', bootstrap: 2, threads });
     const cycle = Array.from({ length: 8 }, () => csr(n, k, d));
     const s = timed(sparseStep(o, cycle), 32);
-    per.push(s.ms);
-    lines.push(`| 10^${Math.log10(d)} | ${cell(s)} | ${t(s.ms / (n * k))} |`);
-    console.error(`sparse d=${d}: ${cell(s)}`);
+    const st = o.state, out = o.probeSparse(cycle[0]);
+    const arrays = [o.theta, st.g, st.v, st.h, st.vh, st.tau, st.eta];
+    const p = timed((step) => addon.scatterProbe(arrays, out, cycle[step % cycle.length].indices), 8);
+    per.push(s.ms / (n * k));
+    probe.push(p.ms / (n * k));
+    lines.push(`| 10^${Math.log10(d)} | ${cell(s)} | ${t(s.ms / (n * k))} | ${t(p.ms / (n * k))} | ${(s.ms / p.ms).toFixed(2)} |`);
+    console.error(`sparse d=${d}: ${cell(s)}; probe ${cell(p)}`);
     o.dispose();
   }
-  notes.push(`- From d = 10^${Math.log10(ds[0])} to 10^${Math.log10(ds[ds.length - 1])} the sparse step grew ${(per[per.length - 1] / per[0]).toFixed(1)}× while d grew ` +
-    `${ds[ds.length - 1] / ds[0]}×: the work is O(nnz); the growth is likely cache and TLB misses on theta and the six state arrays.`);
+  const last = per.length - 1;
+  notes.push(`- From d = 10^${Math.log10(ds[0])} to 10^${Math.log10(ds[last])} the sparse step grew ${(per[last] / per[0]).toFixed(1)}× while d grew ` +
+    `${ds[last] / ds[0]}×: the work is O(nnz); the growth is the cache and TLB misses on theta and the six state arrays, which the probe pays too (it grew ${(probe[last] / probe[0]).toFixed(1)}×).`);
+  const big = ds[last], small = ds[0];
+  const r1 = per[last] / probe[last], r2 = per[0] / per[last];
+  targets.push(`| per non-zero at d = 10^${Math.log10(big)} ≤ 1.5 × the random-update probe | ${r1.toFixed(2)}× (${t(per[last])} vs ${t(probe[last])}) | ${r1 <= 1.5 ? 'met' : '**not met**'} |`,
+    `| per non-zero at d = 10^${Math.log10(small)} ≤ 0.3 × the d = 10^${Math.log10(big)} figure | ${r2.toFixed(2)}× (${t(per[0])} vs ${t(per[last])}) | ${r2 <= 0.3 ? 'met' : '**not met**'} |`);
 }
 
 // 2. The same rows dense (n × d, zeros inactive under 'instance') and sparse: where they cross.
@@ -189,6 +204,9 @@ const doc = [
   `Command: \`npm run bench:sparse${quick ? ' -- --quick' : ''}\` (bench/sparse.ts), ${m.date}, ${(performance.now() - start) / 1000 | 0} s.`,
   `Machine: ${m.cpu}, ${m.memGiB} GiB, ${m.os}, Node ${m.node}; addon ${m.addon}, ${m.build}; threads ${threads}.`,
   `Other processes kept ${(busy * 100).toFixed(0)}% of all CPUs busy meanwhile. Median per step (min–max over repeats).`,
+  '',
+  '### Targets', '', 'Ratios of medians measured side by side in this run.', '', '| target | measured | |', '|---|---|---|',
+  ...targets,
   '',
   ...lines,
   '',

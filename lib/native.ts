@@ -68,6 +68,8 @@ interface Addon {
   reweight(rows: Float32Array, n: number): { weights: Float64Array; direction: Float64Array; nEff: number };
   /** a = b + s*c (bench/ only: the memory-bandwidth probe) */
   triad(a: Float32Array, b: Float32Array, c: Float32Array, s: number, threads: number): void;
+  /** bench only: every array read and written at each index, and out written there */
+  scatterProbe(arrays: Float32Array[], out: Float32Array, indices: Int32Array): void;
   checkpointEncode(algo: number, d: number, steps: number, options: Record<string, unknown>, state: Float32Array): Uint8Array;
   /** throws "Invalid checkpoint: <why>" */
   checkpointDecode(bytes: Uint8Array): CheckpointFields;

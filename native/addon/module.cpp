@@ -73,6 +73,22 @@ Napi::Value Triad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// scatterProbe(arrays: Float32Array[], out, indices): the random-update probe of bench/sparse.ts
+Napi::Value ScatterProbe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "vsgd-fd addon: expected an array of Float32Arrays for arrays");
+  float* out = f32(info[1], "out").Data();
+  const size_t d = f32(info[1], "out").ElementLength();
+  auto list = info[0].As<Napi::Array>();
+  std::vector<float*> arrays;
+  for (uint32_t k = 0; k < list.Length(); ++k) arrays.push_back(f32(list.Get(k), "arrays[k]", d).Data());
+  auto idx = i32(info[2], "indices");
+  for (size_t e = 0; e < idx.ElementLength(); ++e)
+    if (idx[e] < 0 || (size_t)idx[e] >= d) throw Napi::RangeError::New(env, "vsgd-fd addon: an index is outside [0, d)");
+  vsgd::scatter_probe(arrays.data(), (int)arrays.size(), out, idx.Data(), idx.ElementLength());
+  return env.Undefined();
+}
+
 // reweight(rows, n) -> { weights: Float64Array(n), direction: Float64Array(d), nEff }: eq. 5
 Napi::Value Reweight(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -99,6 +115,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends));
   exports.Set("layout", Napi::Function::New(env, LayoutOf));
   exports.Set("triad", Napi::Function::New(env, Triad));
+  exports.Set("scatterProbe", Napi::Function::New(env, ScatterProbe));
   exports.Set("reweight", Napi::Function::New(env, Reweight));
   RegisterCheckpoint(env, exports);
   return exports;

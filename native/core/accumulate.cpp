@@ -55,16 +55,16 @@ void Accumulator::add_curvature(const Params& P, const float* grads, const float
 }
 
 template <int ALGO, int SP> struct Accumulator::Probe {
-  static void run(const SumsBuf& buf, const Params& P, const StepK& K, const float* theta, const float* state, size_t d,
-                  float* out, int threads) {
+  static void run(const SumsBuf& buf, const Params& P, const StepK& K, const Place& at, float* out, int threads) {
 #pragma omp parallel for schedule(static) num_threads(team(threads))
-    for (int64_t i = 0; i < (int64_t)d; ++i)
-      out[i] = probe_point<ALGO, SP, float>(P, K, buf.load<float>((size_t)i), theta, state, d, (size_t)i);
+    for (int64_t i = 0; i < (int64_t)at.d; ++i)
+      out[i] = probe_point<ALGO, SP, float>(P, K, buf.load<float>((size_t)i), at, (size_t)i);
   }
 };
 
-void Accumulator::probe(const Params& P, const float* theta, const float* state, size_t d, float* out, int threads) {
-  if (uses_sparsity(P.algo)) dispatch<Probe>(P.algo, P.sparsity, buf(), P, step_k(rows_, false), theta, state, d, out, threads);
+void Accumulator::probe(const Params& P, float* theta, float* state, size_t d, float* out, int threads) {
+  if (uses_sparsity(P.algo))
+    dispatch<Probe>(P.algo, P.sparsity, buf(), P, step_k(rows_, false), Place{theta, state, d, nullptr}, out, threads);
 }
 
 template <int ALGO, int SP> struct Accumulator::Finish {

@@ -110,6 +110,9 @@ double reweight_rows(const float* rows, int n, size_t d, double* w, double* dir)
 
 // a = b + s*c over n floats (the bandwidth probe of the benchmarks)
 void triad(float* a, const float* b, const float* c, float s, size_t n, int threads);
+// every one of `count` arrays read and written at each of the nnz indices, and out written
+// there (the random-update probe of the sparse benchmark)
+void scatter_probe(float* const* arrays, int count, float* out, const int32_t* idx, size_t nnz);
 
 // The CPU standing in for a device-resident backend (mirror.cpp): for tests on machines without a GPU.
 std::unique_ptr<Backend> make_mirror_backend(int threads);

@@ -177,4 +177,6 @@ std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& o) { return std::uni
 
 const char* cpu_isa() { return has_avx2() ? "avx2+fma" : "generic"; }
 
+Kernels cpu_kernels(int algo, int sparsity) { return pick_kernels(algo, sparsity, false); }
+
 }  // namespace vsgd

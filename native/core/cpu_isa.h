@@ -14,13 +14,26 @@ struct Tuning {
   int chunk_rows = 8;   // beyond: rows in chunks of this many, sums buffered per block between chunks
 };
 
+// Arrays beyond this many bytes are taken to live in memory rather than in cache: the sparse
+// kernels then prefetch the coordinates they are about to visit.
+constexpr size_t kFar = size_t(1) << 20;
+
 using StepRangeFn = StepStats (*)(const Params&, const StepK&, const StepArgs&, size_t i0, size_t i1, const Tuning&);
 using ProbeRangeFn = void (*)(const Params&, const StepK&, const StepArgs&, size_t i0, size_t i1, float* out);
+// U coordinates named by coords (sparse rows), their sums in a SumsBuf indexed like coords
+using NamedStepFn = StepStats (*)(const Params&, const StepK&, const SumsBuf&, const int32_t* coords, size_t U,
+                                  const Place& at);
+using NamedProbeFn = void (*)(const Params&, const StepK&, const SumsBuf&, const int32_t* coords, size_t U,
+                              const Place& at, float* out);
 struct Kernels {
   StepRangeFn step;
   ProbeRangeFn probe;  // null for algorithms without a probe point
   ProbeRangeFn patch;  // probe at the bootstrapping coordinates only (Backend::patch_probe)
+  NamedStepFn named_step;    // sparse rows (null for the baselines, which take none)
+  NamedProbeFn named_probe;
 };
+// The kernels of the instruction set this processor runs (cpu.cpp), for the sparse rows.
+Kernels cpu_kernels(int algo, int sparsity);
 
 namespace generic {
 Kernels kernels(int algo, int sparsity);

@@ -105,7 +105,7 @@ struct Probe {
   template <class F> static F at(const Params& P, const StepK& K, const DenseRows& r, const StepArgs& a, size_t i) {
     SumsT<F> s = sums_zero<F>();
     if (r.grads) add_rows<ALGO, SP, F>(s, r, i, 0, a.n);
-    return probe_point<ALGO, SP, F>(P, K, s, a.theta, a.state, a.d, i);
+    return probe_point<ALGO, SP, F>(P, K, s, Place{a.theta, a.state, a.d, nullptr}, i);
   }
 };
 
@@ -141,11 +141,91 @@ struct Patch {
   }
 };
 
+// Coordinates named by a list (sparse rows): the Place of traverse.h's sequence where lane u is
+// coordinate coords[u], gathered and scattered.
+struct Named {
+  Place at;
+  const int32_t* coords;
+  template <int SLOT, class F> F get(size_t u) const {
+    if constexpr (SLOT < 0) return F{};
+    else return gather<F>(at.state + (size_t)SLOT * at.d, coords + u);
+  }
+  template <int SLOT, class F> void set(size_t u, F v) const {
+    if constexpr (SLOT >= 0) scatter(at.state + (size_t)SLOT * at.d, coords + u, v);
+  }
+  template <class F> F get_theta(size_t u) const { return gather<F>(at.theta, coords + u); }
+  template <class F> void set_theta(size_t u, F v) const { scatter(at.theta, coords + u, v); }
+  bool wants_probe() const { return at.probe_out != nullptr; }
+  template <class F> void set_probe(size_t u, F v) const { scatter(at.probe_out, coords + u, v); }
+  // Beyond the caches (far), the lines of coordinates `ahead` places on are asked for early, so
+  // that their misses overlap with this group's arithmetic.
+  template <int ALGO, int SP> void prefetch(size_t u, size_t U, bool probe_too) const {
+    constexpr Layout L = layout(ALGO, SP);
+    for (size_t e = u; e < std::min(U, u + kLanes); ++e) {
+      const size_t i = (size_t)coords[e];
+      for (int slot = 0; slot < L.count; ++slot) __builtin_prefetch(at.state + (size_t)slot * at.d + i, 1);
+      __builtin_prefetch(at.theta + i, 1);
+      if (probe_too) __builtin_prefetch(at.probe_out + i, 1);
+    }
+  }
+};
+constexpr size_t kAhead = 64;  // how far on the prefetches reach, in coordinates
+
+// The update of U coordinates named by coords, from their sums (sparse rows). The counts'
+// `bootstrapping` is the coordinates that finished bootstrapping in this update.
+template <int ALGO, int SP>
+struct NamedStep {
+  static StepStats run(const Params& P0, const StepK& K0, const SumsBuf& sums, const int32_t* coords, size_t U,
+                       const Place& at) {
+    const Params P = P0;  // copied, as in Dense::run
+    const StepK K = K0;
+    const Named nm{at, coords};
+    const bool far = at.d * sizeof(float) > kFar;
+    Tally t;
+    size_t u = 0;
+    for (; u + kLanes <= U; u += kLanes) {
+      if (far) nm.prefetch<ALGO, SP>(u + kAhead, U, at.probe_out != nullptr);
+      t.add(one<vf8>(P, K, sums, nm, u));
+    }
+    for (; u < U; ++u) t.add(one<float>(P, K, sums, nm, u));
+    return t.total();
+  }
+  template <class F>
+  static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const SumsBuf& sums, const Named& nm, size_t u) {
+    constexpr Layout L = layout(ALGO, SP);
+    const mask_t<F> was = nm.get<L.tau, F>(u) <= 0.0f;
+    Outcome<mask_t<F>> o = finish<ALGO, SP, F>(P, K, sums.load<F>(u), nm, u);
+    o.boot = was & vnot<mask_t<F>>(o.boot);
+    return o;
+  }
+};
+
+// θ + δ of U coordinates named by coords, into out at those coordinates (sparse rows).
+template <int ALGO, int SP>
+struct NamedProbe {
+  static void run(const Params& P0, const StepK& K0, const SumsBuf& sums, const int32_t* coords, size_t U,
+                  const Place& at, float* out) {
+    const Params P = P0;
+    const StepK K = K0;
+    const Named nm{at, coords};
+    const bool far = at.d * sizeof(float) > kFar;
+    size_t u = 0;
+    for (; u + kLanes <= U; u += kLanes) {
+      if (far) Named{Place{at.theta, at.state, at.d, out}, coords}.prefetch<ALGO, SP>(u + kAhead, U, true);
+      scatter(out, coords + u, probe_point<ALGO, SP, vf8>(P, K, sums.load<vf8>(u), nm, u));
+    }
+    for (; u < U; ++u) out[coords[u]] = probe_point<ALGO, SP, float>(P, K, sums.load<float>(u), nm, u);
+  }
+};
+
 template <int ALGO, int SP>
 struct Pick {
   static Kernels run() {
-    Kernels k{Dense<ALGO, SP>::run, nullptr, nullptr};
-    if (uses_sparsity(ALGO)) k.probe = Probe<ALGO, SP>::run, k.patch = Patch<ALGO, SP>::run;
+    Kernels k{Dense<ALGO, SP>::run, nullptr, nullptr, nullptr, nullptr};
+    if (uses_sparsity(ALGO)) {
+      k.probe = Probe<ALGO, SP>::run, k.patch = Patch<ALGO, SP>::run;
+      k.named_step = NamedStep<ALGO, SP>::run, k.named_probe = NamedProbe<ALGO, SP>::run;
+    }
     return k;
   }
 };

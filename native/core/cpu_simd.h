@@ -54,7 +54,7 @@ template <> struct Lanes<vf8> {
 #endif
   }
   static VSGD_LANE vf8 abs(vf8 x) { return from_bits(bits(x) & 0x7fffffff); }
-  // fmaxf/fminf differ only for NaN, which never reaches a kept result (all_finite)
+  // as Lanes<float>: b is never NaN where these are used
   static VSGD_LANE vf8 max(vf8 a, vf8 b) { return a > b ? a : b; }
   static VSGD_LANE vf8 min(vf8 a, vf8 b) { return a < b ? a : b; }
   static VSGD_LANE vm8 isfinite(vf8 x) { return abs(x) <= 3.40282347e38f; }  // false for NaN and ±inf
@@ -92,6 +92,21 @@ template <> VSGD_LANE vd8 wide_load<vf8>(const double* p) {
 template <> VSGD_LANE void wide_store<vd8>(double* p, vd8 v) {
   std::memcpy(p, &v.lo, sizeof v.lo);
   std::memcpy(p + 4, &v.hi, sizeof v.hi);
+}
+
+// Lanes at scattered places: base[idx[l]] for l = 0..7 (sparse rows name their coordinates).
+template <class F> VSGD_LANE F gather(const float* base, const int32_t* idx);
+template <> VSGD_LANE float gather<float>(const float* base, const int32_t* idx) { return base[*idx]; }
+template <> VSGD_LANE vf8 gather<vf8>(const float* base, const int32_t* idx) {
+#if defined(__AVX2__)
+  return (vf8)_mm256_i32gather_ps(base, _mm256_loadu_si256((const __m256i*)idx), 4);
+#else
+  return vf8{base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]], base[idx[4]], base[idx[5]], base[idx[6]], base[idx[7]]};
+#endif
+}
+VSGD_LANE void scatter(float* base, const int32_t* idx, float v) { base[*idx] = v; }
+VSGD_LANE void scatter(float* base, const int32_t* idx, vf8 v) {
+  for (size_t l = 0; l < kLanes; ++l) base[idx[l]] = v[l];
 }
 
 VSGD_LANE int64_t sum(vm8 v) {

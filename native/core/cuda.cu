@@ -155,13 +155,13 @@ __global__ void __launch_bounds__(kThreads)
 // out[i] = theta[i] + delta_i, as the CPU's probe pass.
 template <int ALGO, int SP>
 __global__ void __launch_bounds__(kThreads)
-    probe_kernel(const Params P, const StepK K, const float* __restrict__ theta, const float* __restrict__ state,
-                 const size_t d, const DenseRows r, const int n, float* __restrict__ out) {
+    probe_kernel(const Params P, const StepK K, const Place at, const DenseRows r, const int n,
+                 float* __restrict__ out) {
   const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
-  if (i >= d) return;
+  if (i >= at.d) return;
   SumsT<float> s = sums_zero<float>();
   if (r.grads) add_rows<ALGO, SP, float>(s, r, i, 0, n);
-  out[i] = probe_point<ALGO, SP, float>(P, K, s, theta, state, d, i);
+  out[i] = probe_point<ALGO, SP, float>(P, K, s, at, i);
 }
 
 unsigned grid_for(size_t threads) { return (unsigned)((threads + kThreads - 1) / kThreads); }
@@ -174,9 +174,9 @@ template <int ALGO, int SP> struct LaunchStep {
   }
 };
 template <int ALGO, int SP> struct LaunchProbe {
-  static void run(const Params& P, const StepK& K, const float* theta, const float* state, size_t d,
-                  const DenseRows& r, int n, float* out, cudaStream_t stream) {
-    probe_kernel<ALGO, SP><<<grid_for(d), kThreads, 0, stream>>>(P, K, theta, state, d, r, n, out);
+  static void run(const Params& P, const StepK& K, const Place& at, const DenseRows& r, int n, float* out,
+                  cudaStream_t stream) {
+    probe_kernel<ALGO, SP><<<grid_for(at.d), kThreads, 0, stream>>>(P, K, at, r, n, out);
   }
 };
 
@@ -333,8 +333,8 @@ class Cuda final : public Backend {
     float* dout = dr + rows;
     if (have) h2d(dr, a.grads, rows);
     const DenseRows r{have ? dr : nullptr, nullptr, nullptr, d_};
-    dispatch<LaunchProbe>(P.algo, P.sparsity, P, step_k(have ? a.n : 0, false), d_theta_.p, d_state_.p, d_, r,
-                          have ? a.n : 0, dout, stream_);
+    dispatch<LaunchProbe>(P.algo, P.sparsity, P, step_k(have ? a.n : 0, false), Place{d_theta_.p, d_state_.p, d_, nullptr},
+                          r, have ? a.n : 0, dout, stream_);
     check(cudaGetLastError(), "probe kernel launch");
     d2h(out, dout, d_);
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");

@@ -1,6 +1,8 @@
 #include "sparse.h"
 
 #include <algorithm>
+
+#include "cpu_isa.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -33,76 +35,76 @@ std::string check_csr(const Csr& r, size_t d) {
   return "";
 }
 
-// Sums per named coordinate, in row order (the order of the dense path, so both agree).
-template <int ALGO, int SP> void SparseStepper::gather(size_t d, const Csr& r, bool curv) {
-  if (slot_.size() != d) slot_.assign(d, -1);
-  coords_.clear();
-  sums_.clear();
-  for (size_t k = 0; k < r.nnz; ++k) {
-    const int32_t i = r.indices[k];
-    if (slot_[i] < 0) {
-      slot_[i] = (int32_t)coords_.size();
-      coords_.push_back(i);
-      sums_.push_back(sums_zero<float>());
+// The sums of every coordinate the rows name, entry by entry in row order (the order of the dense
+// path, so both agree), and the coordinates in coords_; slot_ is left all -1 again.
+template <int ALGO, int SP> struct SparseStepper::Gather {
+  static size_t run(SparseStepper& me, size_t d, const Csr& r, bool curv) {
+    if (me.slot_.size() != d) me.slot_.assign(d, -1);
+    if (me.s1_.size() < r.nnz) me.grow(r.nnz);  // at most one coordinate per entry
+    me.coords_.resize(r.nnz);
+    int32_t* slot = me.slot_.data();
+    int32_t* coords = me.coords_.data();
+    const SumsBuf buf = me.sums();
+    const bool far = d * sizeof(int32_t) > kFar;
+    size_t U = 0;
+    for (size_t k = 0; k < r.nnz; ++k) {
+      if (far && k + 64 < r.nnz) __builtin_prefetch(slot + r.indices[k + 64]);
+      const int32_t i = r.indices[k];
+      int32_t u = slot[i];
+      SumsT<float> s = sums_zero<float>();
+      if (u < 0) {  // named for the first time
+        u = slot[i] = (int32_t)U;
+        coords[U++] = i;
+      } else {
+        s = buf.load<float>((size_t)u);
+      }
+      add_grad<SP>(s, r.values[k]);
+      if (curv) add_curv<ALGO, SP>(s, r.values[k], r.shifted[k]);
+      buf.store((size_t)u, s);
     }
-    SumsT<float>& s = sums_[slot_[i]];
-    add_grad<SP>(s, r.values[k]);
-    if (curv) add_curv<ALGO, SP>(s, r.values[k], r.shifted[k]);
-  }
-}
-
-void SparseStepper::release() {
-  for (int32_t i : coords_) slot_[i] = -1;
-}
-
-template <int ALGO, int SP> struct SparseStepper::Step {
-  static StepStats run(SparseStepper& me, const Params& P, float* theta, float* state, size_t d, const Csr& r,
-                       float* probe_out, int threads) {
-    const bool curv = r.shifted != nullptr && uses_sparsity(ALGO);
-    me.gather<ALGO, SP>(d, r, curv);
-    const int64_t U = (int64_t)me.coords_.size();
-    const float* tau = state + (size_t)layout(ALGO, SP).tau * d;
-    const StepK K = step_k(r.n, curv);
-    const Place at{theta, state, d, probe_out};
-    StepStats s;  // bootstrapping counts the coordinates that finished it here
-#ifdef _OPENMP
-    const int t = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel for schedule(static) num_threads(t) if (U > 65536) reduction(+ : s)
-#else
-    (void)threads;
-#endif
-    for (int64_t u = 0; u < U; ++u) {
-      const size_t i = (size_t)me.coords_[u];
-      const bool was = uses_sparsity(ALGO) && tau[i] <= 0.0f;
-      const unsigned f = flags_of(finish<ALGO, SP, float>(P, K, me.sums_[u], at, i));
-      s.add(f & ~(unsigned)kBootstrapping);
-      s.bootstrapping += was && !(f & kBootstrapping);
-    }
-    me.release();
-    return s;
+    for (size_t u = 0; u < U; ++u) slot[coords[u]] = -1;
+    return U;
   }
 };
 
-template <int ALGO, int SP> struct SparseStepper::Probe {
-  static void run(SparseStepper& me, const Params& P, const float* theta, const float* state, size_t d, const Csr& r,
-                  float* out) {
-    me.gather<ALGO, SP>(d, r, false);
-    const StepK K = step_k(r.n, false);
-    for (size_t u = 0; u < me.coords_.size(); ++u) {
-      const size_t i = (size_t)me.coords_[u];
-      out[i] = probe_point<ALGO, SP, float>(P, K, me.sums_[u], theta, state, d, i);
-    }
-    me.release();
-  }
-};
+void SparseStepper::grow(size_t U) {
+  for (auto* v : {&m_, &s2_, &c1_, &c2_}) v->resize(U);
+  s1_.resize(U);
+}
+
+SumsBuf SparseStepper::sums() { return SumsBuf{m_.data(), s1_.data(), s2_.data(), c1_.data(), c2_.data(), nullptr}; }
 
 StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* probe_out,
                               int threads) {
-  return dispatch<Step>(P.algo, P.sparsity, *this, P, theta, state, d, r, probe_out, threads);
+  const bool curv = r.shifted != nullptr && uses_sparsity(P.algo);
+  const size_t U = dispatch<Gather>(P.algo, P.sparsity, *this, d, r, curv);
+  const NamedStepFn fn = cpu_kernels(P.algo, P.sparsity).named_step;
+  if (!fn || U == 0) return StepStats{};
+  const StepK K = step_k(r.n, curv);
+  const Place at{theta, state, d, probe_out};
+  const SumsBuf buf = sums();
+  // large updates on the team, in slices of whole lane groups
+  int t = 1;
+#ifdef _OPENMP
+  if (U > 65536) t = threads > 0 ? threads : omp_get_max_threads();
+#else
+  (void)threads;
+#endif
+  const size_t slice = ((U + t - 1) / t + 7) / 8 * 8;
+  StepStats s;
+#pragma omp parallel for schedule(static) num_threads(t) reduction(+ : s) if (t > 1)
+  for (int k = 0; k < t; ++k) {
+    const size_t u0 = std::min(U, (size_t)k * slice), u1 = std::min(U, u0 + slice);
+    const SumsBuf part{buf.m + u0, buf.s1 + u0, buf.s2 + u0, buf.c1 + u0, buf.c2 + u0, nullptr};
+    s += fn(P, K, part, coords_.data() + u0, u1 - u0, at);
+  }
+  return s;
 }
 
-void SparseStepper::probe(const Params& P, const float* theta, const float* state, size_t d, const Csr& r, float* out) {
-  dispatch<Probe>(P.algo, P.sparsity, *this, P, theta, state, d, r, out);
+void SparseStepper::probe(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* out) {
+  const size_t U = dispatch<Gather>(P.algo, P.sparsity, *this, d, r, false);
+  const NamedProbeFn fn = cpu_kernels(P.algo, P.sparsity).named_probe;
+  if (fn && U > 0) fn(P, step_k(r.n, false), sums(), coords_.data(), U, Place{theta, state, d, nullptr}, out);
 }
 
 }  // namespace vsgd

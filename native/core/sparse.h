@@ -34,16 +34,16 @@ class SparseStepper {
   // their bootstrap in this update.
   StepStats step(const Params& P, float* theta, float* state, size_t d, const Csr& rows, float* probe_out, int threads);
   // out[i] = θ_i + δ_i for the coordinates the rows name (δ with this step's rows while bootstrapping).
-  void probe(const Params& P, const float* theta, const float* state, size_t d, const Csr& rows, float* out);
+  void probe(const Params& P, float* theta, float* state, size_t d, const Csr& rows, float* out);
 
  private:
-  template <int ALGO, int SP> struct Step;
-  template <int ALGO, int SP> struct Probe;
-  template <int ALGO, int SP> void gather(size_t d, const Csr& rows, bool curv);
-  void release();
+  template <int ALGO, int SP> struct Gather;
+  SumsBuf sums();
+  void grow(size_t U);
   std::vector<int32_t> slot_;  // per coordinate: its place in coords_, or -1 (outside calls)
-  std::vector<int32_t> coords_;
-  std::vector<SumsT<float>> sums_;
+  std::vector<int32_t> coords_;  // the named coordinates, in the order the rows first name them
+  std::vector<float> m_, s2_, c1_, c2_;  // their sums (traverse.h's phase (a)), indexed like coords_
+  std::vector<double> s1_;
 };
 
 }  // namespace vsgd

@@ -238,13 +238,12 @@ VSGD_HD Outcome<mask_t<F>> finish(const Params& P, const StepK& K, const SumsT<F
 }
 
 // θ + δ of the coordinate(s) at i, δ from the state and the gradient sums (probe()).
-template <int ALGO, int SP, class F>
-VSGD_HD F probe_point(const Params& P, const StepK& K, const SumsT<F>& s, const float* theta, const float* state,
-                      size_t d, size_t i) {
+template <int ALGO, int SP, class F, class At>
+VSGD_HD F probe_point(const Params& P, const StepK& K, const SumsT<F>& s, const At& at, size_t i) {
   constexpr Layout L = layout(ALGO, SP);
   const MeanT<SP, F> mn = grad_mean<SP>(K, s);
-  return lane_load<F>(theta + i) +
-         probe_offset(field<L.g, F>(state, d, i), field<L.tau, F>(state, d, i), mn.m, mn.g1, P.eps);
+  return at.template get_theta<F>(i) +
+         probe_offset(at.template get<L.g, F>(i), at.template get<L.tau, F>(i), mn.m, mn.g1, P.eps);
 }
 
 // One coordinate's outcome as Flags bits.

@@ -97,8 +97,15 @@ template <> struct Lanes<float> {
   using W = double;
   static VSGD_HD float sqrt(float x) { return sqrtf(x); }
   static VSGD_HD float abs(float x) { return fabsf(x); }
+  // b is never NaN where these are used, and then fmaxf(a, b) == (a > b ? a : b), as the vector
+  // lanes compute it; on the host fmaxf would be a library call
+#if defined(__CUDA_ARCH__)
   static VSGD_HD float max(float a, float b) { return fmaxf(a, b); }
   static VSGD_HD float min(float a, float b) { return fminf(a, b); }
+#else
+  static VSGD_HD float max(float a, float b) { return a > b ? a : b; }
+  static VSGD_HD float min(float a, float b) { return a < b ? a : b; }
+#endif
   static VSGD_HD bool isfinite(float x) { return finite(x); }
   // (na·a + nb·b) / (na + nb) with the sum in double: a running mean whose old part and new
   // batch nearly cancel keeps its digits
