@@ -141,6 +141,7 @@ async function main(): Promise<void> {
       // thread scaling: one thread against the default (all cores) measured above
       if (CORES > 1) {
         record(triad(d, 1, b));
+        record(baseline('sgd', grads, d, 1, b));
         record(baseline('adam', grads, d, 1, b));
         for (const n of [1, 10]) record(fdStep(d, n, grads, shifted, 'dense', 1, b));
       }
