@@ -194,7 +194,7 @@ for (const a of ALGOS) {
     });
     for (const [name, message] of Object.entries(errors)) t.regex(message, new RegExp(`${N}\\.${name}\\(\\) was called from inside step\\(\\)`), name);
     t.deepEqual(info, twin.opt.step(fn));
-    t.deepEqual(snap(opt.theta, opt.state), snap(twin.theta, twin.views));
+    t.deepEqual(snap(opt.theta, opt.state), snap(twin.theta, twin.opt.state));
     t.is(opt.device, 'cpu', 'not disposed');
   });
 

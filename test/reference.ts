@@ -211,7 +211,34 @@ export function refUpdate(
   const rw = o.reweight ? reweighting(grads, n, d) : null;
   for (let i = 0; i < d; i++) vsgdCoordinate(o, theta, s, grads, extra, n, d, i, stats, rw);
   for (let i = 0; i < d; i++) if (s.tau[i] <= 0) stats.bootstrapping++;
+  if (o.sparsity !== 'instance' && !o.reweight) deriveEta(o, s, n, d);
   return stats;
+}
+
+/**
+ * eta as a read of the state gives it where the update does not store it (dense rows and
+ * 'global' sparsity, no reweighting; docs/algorithm.md): the rate the statistics give with this
+ * update's ne, 0 while bootstrapping, for every coordinate whether or not the update changed it.
+ * 'instance' (ne is each coordinate's own count of active rows) and reweighting store the same
+ * rate at each update that changes the coordinate, and keep it otherwise.
+ */
+function deriveEta(o: RefOptions, s: RefState, n: number, d: number): void {
+  for (let i = 0; i < d; i++) {
+    const ne = o.sparsity === 'global' ? Math.min(Math.max(n * s.p[i], 1), n) : n;
+    s.eta[i] = s.tau[i] <= 0 ? 0 : rate(o, s.g[i], s.v[i], s.h[i], s.vh[i], s.tau[i], ne);
+  }
+}
+
+/** The rate eta (docs/algorithm.md) from the statistics, the memory tau and ne effective rows. */
+function rate(o: RefOptions, g: number, v: number, h: number, vh: number, tau: number, ne: number): number {
+  const eps = o.epsilon, g2 = g * g;
+  if (o.algo === 'vsgdfd' && o.variant === 'signed') {
+    // the noise v − g² sees |h| plus half its standard error over τ·ne samples; the mean sqrt(vh)
+    const noiseH = Math.abs(h) + 0.5 * Math.sqrt(Math.max(vh - h * h, 0) / (tau * ne));
+    return (ne * g2) / ((noiseH + eps) * (Math.max(v - g2, 0) + eps) + (Math.sqrt(vh) + eps) * ne * g2);
+  }
+  const base = (ne * g2) / (v + (ne - 1) * g2 + eps);
+  return o.algo === 'vsgdfd' ? ((h + eps) / (vh + eps)) * base : base / (h + eps);
 }
 
 /** Eq. 5 as docs/algorithm.md states it: weights from the rows' absolute cosines, the weighted direction, n_eff. */
@@ -310,6 +337,7 @@ function vsgdCoordinate(
     let nvh = fd ? (seen * vh + sumC2) / tot : vh;
     const np = global ? p + (m / n - p) * (m / tot) : p;
     let ntau: number;
+    let neta = 0; // eta is 0 while bootstrapping, then the rate the statistics give
     if (tot >= o.bootstrap) {
       // End of bootstrap: inflate the second moments so the first rates start small.
       const C = o.slowStart;
@@ -317,10 +345,14 @@ function vsgdCoordinate(
       nh = C * (nh + eps);
       if (fd) nvh = C * C * (nvh + eps);
       ntau = tot;
+      let ne = rw ? rw.neff : n;
+      if (o.sparsity === 'instance') ne = m;
+      if (o.sparsity === 'global') ne = Math.min(Math.max(n * np, 1), n);
+      neta = rate(o, ng, nv, nh, nvh, ntau, ne);
     } else {
       ntau = -tot;
     }
-    const written = [ng, nv, nh, ntau];
+    const written = [ng, nv, nh, ntau, neta];
     if (fd) written.push(nvh);
     if (global) written.push(np);
     if (!allStorable(written)) {
@@ -333,6 +365,7 @@ function vsgdCoordinate(
     s.vh[i] = nvh;
     s.p[i] = np;
     s.tau[i] = ntau;
+    s.eta[i] = neta;
     stats.touched++;
     return;
   }
@@ -379,15 +412,7 @@ function vsgdCoordinate(
   // v ≥ g² in exact arithmetic keeps this factor in [0, 1]; rounding can push g² past v + ε
   // when the variance is below float precision, and a negative factor would drive τ below 1.
   const ntau = Math.max(1 - g2 / (nv + eps), 0) * t + 1;
-  let eta: number;
-  if (fd && o.variant === 'signed') {
-    // the noise v − g² sees |h| plus half its standard error over τ·ne samples; the mean sqrt(vh)
-    const noiseH = Math.abs(nh) + 0.5 * Math.sqrt(Math.max(nvh - nh * nh, 0) / (ntau * ne));
-    eta = (ne * g2) / ((noiseH + eps) * (Math.max(nv - g2, 0) + eps) + (Math.sqrt(nvh) + eps) * ne * g2);
-  } else {
-    const base = (ne * g2) / (nv + (ne - 1) * g2 + eps);
-    eta = fd ? ((nh + eps) / (nvh + eps)) * base : base / (nh + eps);
-  }
+  const eta = rate(o, ng, nv, nh, nvh, ntau, ne);
   const nth = rw ? theta[i] - eta * rw.dir[i] : theta[i] - (eta * sumG) / ne;
 
   const written = [ng, nv, ntau, eta, nth];

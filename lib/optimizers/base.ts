@@ -82,7 +82,9 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     return this.schedule.due(this.#steps);
   }
   /** views of the optimizer state, named as in docs/algorithm.md: zero-copy on the CPU; on a GPU the
-   * same views, refreshed from the device on each access */
+   * same views, refreshed from the device on each access. eta, which an update does not store where
+   * the other fields determine it, is derived on each access too: read it through `state` after an
+   * update, not from a view kept from before it. */
   get state(): Readonly<S> {
     this.#guard('state').readState();
     return this.#views as S;

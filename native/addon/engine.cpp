@@ -106,6 +106,7 @@ Napi::Value Engine::Update(const Napi::CallbackInfo& info) {
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), std::string("step failed: ") + e.what());
   }
+  updated(a.n);
   return stats(info.Env(), s);
 }
 
@@ -129,21 +130,30 @@ Napi::Value Engine::Probe(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// readState(): a device-resident backend copies its state into the JavaScript buffer
+// readState(): a device-resident backend copies its state into the JavaScript buffer, and eta is
+// derived there where the passes do not store it (once per update)
 Napi::Value Engine::ReadState(const Napi::CallbackInfo& info) {
   vsgd::StepArgs a = args(info.Env());
   try {
-    backend_->read_state(a.state, state_.Value().ElementLength());
+    read_state(a.state);
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), std::string("reading the state back failed: ") + e.what());
   }
   return info.Env().Undefined();
 }
 
-// invalidate(): the caller wrote theta or state; a device-resident backend uploads them again
+void Engine::read_state(float* state) {
+  backend_->read_state(state, state_.Value().ElementLength());
+  if (eta_stale_) vsgd::derive_eta(P_, last_rows_, state, d_, threads_);
+  eta_stale_ = false;
+}
+
+// invalidate(): the caller wrote theta or state (or put them back as they were); a
+// device-resident backend uploads them again, and eta is read as written until the next update
 Napi::Value Engine::Invalidate(const Napi::CallbackInfo& info) {
   args(info.Env());
   backend_->invalidate();
+  eta_stale_ = false;
   return info.Env().Undefined();
 }
 
@@ -200,9 +210,9 @@ Napi::Value Engine::Unpin(const Napi::CallbackInfo& info) {
 
 Napi::Value Engine::Dispose(const Napi::CallbackInfo& info) {
   if (busy_) throw Napi::Error::New(info.Env(), "An asynchronous update of this optimizer is in flight");
-  if (backend_ && backend_->device_resident() && !state_.IsEmpty()) {
+  if (backend_ && !state_.IsEmpty()) {
     try {  // leave the final state in the JavaScript buffer
-      backend_->read_state(state_.Value().Data(), state_.Value().ElementLength());
+      read_state(state_.Value().Data());
     } catch (const std::exception&) {
     }
   }

@@ -30,6 +30,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // the arguments of update() and updateAsync(): (grads, n, extra | null, t, probeOut | null)
   vsgd::StepArgs step_args(const Napi::CallbackInfo& info, vsgd::Params& P);
   static Napi::Value stats(Napi::Env env, const vsgd::StepStats& s);
+  // an update of n rows changed the state: a read of it derives eta again (vsgd::derive_eta)
+  void updated(int n) { last_rows_ = n, eta_stale_ = true; }
+  // the backend's state into `state` (device-resident backends copy), eta derived there once per update
+  void read_state(float* state);
   // the row forms below run on the CPU backend only; lib/ moves the engine there first
   void assert_cpu(Napi::Env env, const char* what);
   vsgd::Csr csr(Napi::Env env, const Napi::CallbackInfo& info, bool with_extra);
@@ -64,6 +68,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   size_t d_ = 0;
   int threads_ = 0;
   bool busy_ = false;
+  int last_rows_ = 0;       // rows of the last update
+  bool eta_stale_ = false;  // an update came since eta was last derived
   vsgd::SparseStepper sparse_;
   vsgd::Accumulator acc_;
   std::vector<Napi::Reference<Napi::Float32Array>> pinned_;

@@ -37,7 +37,9 @@ Napi::Value Engine::UpdateSparse(const Napi::CallbackInfo& info) {
   Params P = P_;
   vsgd::set_time(P, number(info[4], "t"));
   float* probe_out = given(info[5]) ? f32(info[5], "probeOut", d_).Data() : nullptr;
-  return stats(env, sparse_.step(P, a.theta, a.state, d_, r, probe_out, threads_));
+  const vsgd::StepStats s = sparse_.step(P, a.theta, a.state, d_, r, probe_out, threads_);
+  updated(r.n);
+  return stats(env, s);
 }
 
 // probeSparse(offsets, indices, values, out): θ+δ for the coordinates the rows name
@@ -98,7 +100,10 @@ Napi::Value Engine::Finish(const Napi::CallbackInfo& info) {
   Params P = P_;
   vsgd::set_time(P, number(info[0], "t"));
   float* probe_out = given(info[1]) ? f32(info[1], "probeOut", d_).Data() : nullptr;
-  return stats(env, acc_.finish(P, a.theta, a.state, d_, probe_out, threads_));
+  const int rows = acc_.rows();
+  const vsgd::StepStats s = acc_.finish(P, a.theta, a.state, d_, probe_out, threads_);
+  updated(rows);
+  return stats(env, s);
 }
 
 }  // namespace addon

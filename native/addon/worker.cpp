@@ -27,6 +27,7 @@ class UpdateWorker : public Napi::AsyncWorker {
   }
   void OnOK() override {
     engine_->busy_ = false;
+    engine_->updated(a_.n);
     deferred_.Resolve(Engine::stats(Env(), stats_));
   }
   void OnError(const Napi::Error& e) override {

@@ -102,6 +102,11 @@ std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& o);
 // the instruction set the CPU kernels run with: "avx2+fma" or "generic"
 const char* cpu_isa();
 
+// What a read of the state gets that the passes do not write: eta, where stores_eta(P) is false,
+// from the other fields of the host state and n, the row count of the last update (traverse.h).
+// Call it on the host state after a step (after read_state() on a device-resident backend).
+void derive_eta(const Params& P, int n, float* state, size_t d, int threads);
+
 // Eq. 5 for n rows of d floats: fills w (n weights) from the rows' Gram matrix (kept in `gram`
 // for reuse) and returns n_eff; the CPU backend's reweighting and the addon's reweight() share it.
 float reweight_rows(const float* rows, int n, size_t d, int threads, std::vector<double>& gram, float* w);

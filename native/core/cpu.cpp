@@ -179,4 +179,18 @@ const char* cpu_isa() { return has_avx2() ? "avx2+fma" : "generic"; }
 
 Kernels cpu_kernels(int algo, int sparsity) { return pick_kernels(algo, sparsity, false); }
 
+void derive_eta(const Params& P, int n, float* state, size_t d, int threads) {
+  const auto fn = pick_kernels(P.algo, P.sparsity, false).eta;
+  if (!fn || stores_eta(P) || !state) return;
+  constexpr size_t kRange = size_t(1) << 16;
+  const int64_t ranges = (int64_t)((d + kRange - 1) / kRange);
+  int t = 1;
+#ifdef _OPENMP
+  t = threads > 0 ? threads : omp_get_max_threads();
+#endif
+  t = (int)std::max<int64_t>(1, std::min<int64_t>(t, ranges));
+#pragma omp parallel for schedule(static) num_threads(t) if (t > 1)
+  for (int64_t k = 0; k < ranges; ++k) fn(P, (float)n, state, d, (size_t)k * kRange, std::min(d, (size_t)(k + 1) * kRange));
+}
+
 }  // namespace vsgd

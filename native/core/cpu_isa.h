@@ -31,6 +31,7 @@ struct Kernels {
   ProbeRangeFn patch;  // probe at the bootstrapping coordinates only (Backend::patch_probe)
   NamedStepFn named_step;    // sparse rows (null for the baselines, which take none)
   NamedProbeFn named_probe;
+  void (*eta)(const Params&, float n, float* state, size_t d, size_t i0, size_t i1);  // derive_eta()
 };
 // The kernels of the instruction set this processor runs (cpu.cpp), for the sparse rows.
 Kernels cpu_kernels(int algo, int sparsity);

@@ -218,13 +218,25 @@ struct NamedProbe {
   }
 };
 
+// derive_eta() over [i0, i1) (Backend-independent: the state is the host's).
+template <int ALGO, int SP>
+struct Eta {
+  static void run(const Params& P0, float n, float* state, size_t d, size_t i0, size_t i1) {
+    const Params P = P0;
+    size_t i = i0;
+    for (; i + kLanes <= i1; i += kLanes) derive_eta<ALGO, SP, vf8>(P, n, state, d, i);
+    for (; i < i1; ++i) derive_eta<ALGO, SP, float>(P, n, state, d, i);
+  }
+};
+
 template <int ALGO, int SP>
 struct Pick {
   static Kernels run() {
-    Kernels k{Dense<ALGO, SP>::run, nullptr, nullptr, nullptr, nullptr};
+    Kernels k{Dense<ALGO, SP>::run, nullptr, nullptr, nullptr, nullptr, nullptr};
     if (uses_sparsity(ALGO)) {
       k.probe = Probe<ALGO, SP>::run, k.patch = Patch<ALGO, SP>::run;
       k.named_step = NamedStep<ALGO, SP>::run, k.named_probe = NamedProbe<ALGO, SP>::run;
+      k.eta = Eta<ALGO, SP>::run;
     }
     return k;
   }

@@ -120,9 +120,14 @@ __global__ void __launch_bounds__(kThreads)
   unsigned c[kCounters] = {0, 0, 0, 0};
   if (i < at.d) {
     Q q;
+    // every field the step reads (eta only where it stores it: stores_eta)
+    const bool eta = stores_eta(P);
+    auto used = [&](int slot) { return slot < Q::L.count && (slot != Q::L.eta || eta); };
 #pragma unroll
-    for (int slot = 0; slot < Q::kSlots; ++slot)
-      if (slot < Q::L.count) unpack(*reinterpret_cast<const float4*>(at.state + (size_t)slot * at.d + i), q.f[slot]);
+    for (int slot = 0; slot < Q::kSlots; ++slot) {
+      q.f[slot][0] = q.f[slot][1] = q.f[slot][2] = q.f[slot][3] = 0.0f;
+      if (used(slot)) unpack(*reinterpret_cast<const float4*>(at.state + (size_t)slot * at.d + i), q.f[slot]);
+    }
     unpack(*reinterpret_cast<const float4*>(at.theta + i), q.th);
     q.want = at.probe_out != nullptr;
     SumsT<float> s[4];
@@ -145,7 +150,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int k = 0; k < 4; ++k) count_flags(flags_of(finish<ALGO, SP, float>(P, K, s[k], q, (size_t)k)), c);
 #pragma unroll
     for (int slot = 0; slot < Q::kSlots; ++slot)
-      if (slot < Q::L.count) *reinterpret_cast<float4*>(at.state + (size_t)slot * at.d + i) = pack(q.f[slot]);
+      if (used(slot)) *reinterpret_cast<float4*>(at.state + (size_t)slot * at.d + i) = pack(q.f[slot]);
     *reinterpret_cast<float4*>(at.theta + i) = pack(q.th);
     if (q.want && needs_offset(ALGO)) __stcs(reinterpret_cast<float4*>(at.probe_out + i), pack(q.probe));
   }

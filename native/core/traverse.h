@@ -216,7 +216,7 @@ VSGD_HD Outcome<mask_t<F>> finish_as(const Params& P, const StepK& K, const Sums
   at.template set<L.h>(i, c.h);
   at.template set<L.vh>(i, c.vh);
   at.template set<L.tau>(i, c.tau);
-  at.template set<L.eta>(i, c.eta);
+  if (stores_eta(P)) at.template set<L.eta>(i, c.eta);
   at.template set<L.p>(i, c.p);
   at.set_theta(i, th);
   // a coordinate that bootstraps after this step was bootstrapping before it (BOOT)
@@ -230,8 +230,8 @@ template <int ALGO, int SP, class F, class At>
 VSGD_HD Outcome<mask_t<F>> finish(const Params& P, const StepK& K, const SumsT<F>& s, At& at, size_t i) {
   constexpr Layout L = layout(ALGO, SP);
   const CoordT<F> c{at.template get<L.g, F>(i),   at.template get<L.v, F>(i),   at.template get<L.h, F>(i),
-                    at.template get<L.vh, F>(i),  at.template get<L.tau, F>(i), at.template get<L.eta, F>(i),
-                    at.template get<L.p, F>(i)};
+                    at.template get<L.vh, F>(i),  at.template get<L.tau, F>(i),
+                    stores_eta(P) ? at.template get<L.eta, F>(i) : F{}, at.template get<L.p, F>(i)};
   // once no lane bootstraps (the steady state), without the code for it
   if (uses_sparsity(ALGO) && any_lane(c.tau <= 0.0f)) return finish_as<ALGO, SP, true>(P, K, s, at, i, c);
   return finish_as<ALGO, SP, false>(P, K, s, at, i, c);
@@ -244,6 +244,19 @@ VSGD_HD F probe_point(const Params& P, const StepK& K, const SumsT<F>& s, const 
   const MeanT<SP, F> mn = grad_mean<SP>(K, s);
   return at.template get_theta<F>(i) +
          probe_offset(at.template get<L.g, F>(i), at.template get<L.tau, F>(i), mn.m, mn.g1, P.eps);
+}
+
+// ---- (d) Reading the state: eta where the pass does not store it (stores_eta), from the state
+// and n, the row count of the last update: the rate its statistics give, 0 while bootstrapping.
+// For a coordinate the last update changed, this is the eta that update computed, bit for bit.
+template <int ALGO, int SP, class F> VSGD_HD void derive_eta(const Params& P, float n, float* state, size_t d, size_t i) {
+  constexpr Layout L = layout(ALGO, SP);
+  if constexpr (L.eta >= 0) {
+    const F g = field<L.g, F>(state, d, i), tau = field<L.tau, F>(state, d, i);
+    const F eta = rate<ALGO>(P, g * g, field<L.v, F>(state, d, i), field<L.h, F>(state, d, i), field<L.vh, F>(state, d, i),
+                             eff_rows<SP>(P, n, F{}, field<L.p, F>(state, d, i)));
+    put<L.eta>(state, d, i, tau > 0.0f ? eta : F{});
+  }
 }
 
 // One coordinate's outcome as Flags bits.

@@ -64,6 +64,14 @@ VSGD_HD constexpr Layout layout(int algo, int sparsity) {
 
 VSGD_HD constexpr bool uses_sparsity(int algo) { return algo == kVsgdFd || algo == kVsgd; }
 
+// Whether a step stores eta. eta is the rate a coordinate's statistics give (0 while it
+// bootstraps), a function of g, v, h, vh (and p) and of its last update's effective row count ne.
+// Where ne is the same for every coordinate (dense rows: n; 'global': from p and n) eta is derived
+// from the state when the state is read (derive_eta, traverse.h) and the pass neither loads nor
+// stores it. With 'instance' sparsity ne is each coordinate's own count of active rows, and with
+// reweighting it comes from the rows' Gram matrix: there the pass stores it.
+VSGD_HD bool stores_eta(const Params& P) { return uses_sparsity(P.algo) && (P.sparsity == kInstance || P.reweight); }
+
 // Per-step scalars that depend only on the update count t (updates done before this one).
 VSGD_HD void set_time(Params& P, double t) {
   P.lr = P.lr0;
@@ -190,6 +198,19 @@ template <class F> VSGD_HD void commit(mask_t<F> keep, CoordT<F>& s, const Coord
   theta = keep ? th : theta;
 }
 
+// The effective number of rows of a step: n (dense rows), m (the coordinate's active rows under
+// 'instance'), clamp(n·p, 1, n) ('global'), or n_eff with reweighting.
+template <int SP, class F> VSGD_HD F eff_rows(const Params& P, float n, F m, F p) {
+  return P.reweight ? bc<F>(P.neff) : SP == kInstance ? m : SP == kGlobal ? vmin(vmax(n * p, bc<F>(1)), bc<F>(n)) : bc<F>(n);
+}
+
+// The rate eta of a coordinate from its statistics (g2 = g²) and the effective row count ne.
+template <int ALGO, class F> VSGD_HD F rate(const Params& P, F g2, F v, F h, F vh, F ne) {
+  const float eps = P.eps;
+  const F base = ne * g2 / (v + (ne - 1.0f) * g2 + eps);
+  return ALGO == kVsgdFd ? (h + eps) / (vh + eps) * base : base / (h + eps);
+}
+
 // vSGD-fd and vSGD: one step of one coordinate. `curv` says whether curvature rows came.
 // Both the bootstrap and the regular candidate are formed, then one is kept. The algorithm and
 // the sparsity mode are compile-time constants, so the choices they make fold away; BOOT false
@@ -222,13 +243,9 @@ VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, c
   const F rh = curv ? (1.0f - r) * s.h + r * cb : s.h;
   const F rvh = curv && fd ? (1.0f - r) * s.vh + r * c2 : s.vh;
   const F rp = global ? (1.0f - r) * s.p + r * (a.m / n) : s.p;
-  const F ne = P.reweight ? bc<F>(P.neff)
-               : SP == kInstance ? a.m
-               : global ? vmin(vmax(n * rp, bc<F>(1)), bc<F>(n))
-               : bc<F>(n);
+  const F ne = eff_rows<SP>(P, n, a.m, rp);
   const F g2 = rg * rg;
-  const F base = ne * g2 / (rv + (ne - 1.0f) * g2 + eps);
-  const F eta = fd ? (rh + eps) / (rvh + eps) * base : base / (rh + eps);
+  const F eta = rate<ALGO>(P, g2, rv, rh, rvh, ne);
   // in [0, 1] exactly (v >= g^2); clamped because rounding may break that when the variance
   // is below float precision, and tau < 1 would make r > 1 and the averages extrapolate
   const F rtau = vmax(1.0f - g2 / (rv + eps), bc<F>(0)) * tau + 1.0f;
@@ -250,8 +267,10 @@ VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, c
       t.vh = boot ? (done ? C * C * (bvh + eps) : bvh) : t.vh;
     }
     t.tau = boot ? (done ? total : -total) : t.tau;
-    t.eta = boot ? s.eta : t.eta;
     if (global) t.p = boot ? s.p + (a.m / n - s.p) * (a.m / total) : t.p;
+    // eta: 0 while bootstrapping, then the rate the statistics give (as derive_eta reads it)
+    const F eta_done = rate<ALGO>(P, t.g * t.g, t.v, t.h, t.vh, eff_rows<SP>(P, n, a.m, t.p));
+    t.eta = boot ? (done ? eta_done : bc<F>(0)) : t.eta;
   }
   const F th = boot ? theta : rth;
 

@@ -152,11 +152,43 @@ inline double ref_delta(const Opt& o, const Cell& s, const double* x, int n, dou
   return delta;
 }
 
+inline RefOut ref_vsgd_step(const Opt& o, const Cell& in, double theta, const double* x, const double* e, int n,
+                            bool flip, bool* ambiguous, const RefReweight* rw, size_t i);
+
+// SPEC's rate eta of the statistics in t for ne effective rows.
+inline double ref_rate(const Opt& o, const Cell& t, double ne) {
+  const double g2 = t.g * t.g, eps = o.eps;
+  if (o.algo == vsgd::kVsgdFd && o.variant == vsgd::kSigned) {
+    // the noise sees |h| plus half its standard error over tau*ne samples, the mean sqrt(vh)
+    const double noise_h = std::fabs(t.h) + 0.5 * std::sqrt(std::max(t.vh - t.h * t.h, 0.0) / (t.tau * ne));
+    return ne * g2 / ((noise_h + eps) * (std::max(t.v - g2, 0.0) + eps) + (std::sqrt(t.vh) + eps) * ne * g2);
+  }
+  const double base = ne * g2 / (t.v + (ne - 1) * g2 + eps);
+  return o.algo == vsgd::kVsgdFd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
+}
+
 // vSGD-fd / vSGD, one coordinate. `flip` inverts the outlier decision; `*ambiguous` says the
 // decision lies within float rounding of its threshold, so either outcome is acceptable.
 // With reweighting (rw not null, dense rows): the rate uses rw->neff, the step rw->dir[i].
+// eta: the rate of the step where the update stores it ('instance' sparsity, reweighting), else
+// (as a read of the state derives it, docs/algorithm.md) the rate the new statistics give with
+// this update's ne, 0 while bootstrapping, whether or not this update changed the coordinate.
 inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double* x, const double* e, int n, bool flip,
                        bool* ambiguous, const RefReweight* rw = nullptr, size_t i = 0) {
+  RefOut out = ref_vsgd_step(o, in, theta, x, e, n, flip, ambiguous, rw, i);
+  if (o.sparsity == vsgd::kInstance || rw) return out;
+  Cell& t = out.s;
+  if (t.tau <= 0) return t.eta = 0, out.slack[kEta] = 0, out;
+  t.eta = ref_rate(o, t, o.sparsity == vsgd::kGlobal ? std::min(std::max(n * t.p, 1.0), (double)n) : n);
+  // the allowances of the fields it is made of, relatively (g enters squared)
+  const double rel = (t.g != 0 ? std::min(2 * out.slack[kG] / std::fabs(t.g), 1.0) : 0.0) +
+                     out.slack[kH] / (std::fabs(t.h) + o.eps) + out.slack[kVH] / (std::fabs(t.vh) + o.eps);
+  out.slack[kEta] = std::max(out.slack[kEta], rel * std::fabs(t.eta));
+  return out;
+}
+
+inline RefOut ref_vsgd_step(const Opt& o, const Cell& in, double theta, const double* x, const double* e, int n,
+                            bool flip, bool* ambiguous, const RefReweight* rw, size_t i) {
   *ambiguous = false;
   RefOut out{in, theta, 0};
   const bool fd = o.algo == vsgd::kVsgdFd;
@@ -199,11 +231,16 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
     t.h = (seen * in.h + c1) / total;
     if (fd) t.vh = (seen * in.vh + c2) / total;
     if (o.sparsity == vsgd::kGlobal) t.p = in.p + (m / n - in.p) * (m / total);
+    t.eta = 0;  // while bootstrapping; at its end the rate of the new statistics
     if (total >= o.n0) {
       t.v = o.C * (t.v + eps);
       t.h = o.C * (t.h + eps);
       if (fd) t.vh = o.C * o.C * (t.vh + eps);
       t.tau = total;
+      double ne = rw ? (double)(float)rw->neff : n;
+      if (o.sparsity == vsgd::kInstance) ne = m;
+      if (o.sparsity == vsgd::kGlobal) ne = std::min(std::max(n * t.p, 1.0), (double)n);
+      t.eta = ref_rate(o, t, ne);
     } else {
       t.tau = -total;
       flags |= fBoot;
@@ -211,6 +248,8 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
     out.slack[kG] = kUlps * (seen * std::fabs(in.g) + std::fabs(s1)) / total;  // g's mean may cancel
     out.slack[kH] = rel_delta * std::fabs(t.h) + (sgn ? kUlps * c_size / total : 0.0);
     out.slack[kVH] = 2 * rel_delta * std::fabs(t.vh);
+    // eta goes with g^2 and h/vh
+    out.slack[kEta] = ((t.g != 0 ? std::min(2 * out.slack[kG] / std::fabs(t.g), 1.0) : 0.0) + 3 * rel_delta) * std::fabs(t.eta);
   } else {
     const double gb = s1 / m, q = s2 / m, cb = c1 / m, cq = c2 / m;
     bool outlier = false;
@@ -256,14 +295,7 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
     const double g2 = t.g * t.g;
     const double tau_before = t.tau;
     t.tau = std::max(1 - g2 / (t.v + eps), 0.0) * t.tau + 1;  // in [0, 1] exactly; docs/algorithm.md
-    double eta;
-    if (sgn) {  // the noise sees |h| plus half its standard error over tau*ne samples, the mean sqrt(vh)
-      const double noise_h = std::fabs(t.h) + 0.5 * std::sqrt(std::max(t.vh - t.h * t.h, 0.0) / (t.tau * ne));
-      eta = ne * g2 / ((noise_h + eps) * (std::max(t.v - g2, 0.0) + eps) + (std::sqrt(t.vh) + eps) * ne * g2);
-    } else {
-      const double base = ne * g2 / (t.v + (ne - 1) * g2 + eps);
-      eta = fd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
-    }
+    const double eta = ref_rate(o, t, ne);  // with the new tau
     const double step = rw ? rw->dir[i] : s1 / ne;
     th = theta - eta * step;
     t.eta = eta;
