@@ -69,6 +69,10 @@ void Accumulator::probe(const Params& P, float* theta, float* state, size_t d, f
 
 template <int ALGO, int SP> struct Accumulator::Finish {
   static StepStats run(const SumsBuf& buf, const Params& P, const StepK& K, const Place& at, int threads) {
+    if (stores_eta(P)) return pass(buf, P, K, at, threads);
+    return pass(buf, P, K, PlaceT<layout(ALGO, SP).eta>{at.theta, at.state, at.d, at.probe_out}, threads);
+  }
+  template <class At> static StepStats pass(const SumsBuf& buf, const Params& P, const StepK& K, const At& at, int threads) {
     StepStats s;
 #pragma omp parallel for schedule(static) num_threads(team(threads)) reduction(+ : s)
     for (int64_t i = 0; i < (int64_t)at.d; ++i)

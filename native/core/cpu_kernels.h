@@ -42,14 +42,27 @@ template <int ALGO, int SP>
 struct Dense {
   // Coordinates [i0, i1) from start (j = 0) to finish; `fused` rows or fewer in one pass. P and K
   // are copied: the pass's stores through float pointers could alias a caller's Params, which
-  // would make the compiler reload every option after every store.
+  // would make the compiler reload every option after every store. eta is left alone where a
+  // read of the state derives it.
   static StepStats run(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
     const Params P = P0;
     const StepK K = K0;
+    if (stores_eta(P)) return pass(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, a.probe_out});
+    return pass(P, K, a, i0, i1, T, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});
+  }
+
+  template <class At>
+  static StepStats pass(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const Tuning& T,
+                        const At& at) {
     const DenseRows r{a.grads, K.curv ? a.extra : nullptr, P.reweight ? a.weights : nullptr, a.d};
-    const Place at{a.theta, a.state, a.d, a.probe_out};
     const int n = a.n;
     Tally t;
+    if (n == 1 && T.fused_rows >= 1) {  // the same pass, with a row loop the compiler sees through
+      size_t i = i0;
+      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, 1, nullptr, 0));
+      for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, 1, nullptr, 0));
+      return t.total();
+    }
     if (n <= T.fused_rows) {
       size_t i = i0;
       for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, n, nullptr, 0));
@@ -82,8 +95,8 @@ struct Dense {
   }
 
   // rows [j0, n) of the coordinates at i, on top of their buffered sums when j0 > 0, then the update
-  template <class F>
-  static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const DenseRows& r, const Place& at, size_t i, int j0,
+  template <class F, class At>
+  static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int j0,
                                 int n, const SumsBuf* buf, size_t k) {
     SumsT<F> s = j0 > 0 ? buf->load<F>(k) : sums_zero<F>();
     add_rows<ALGO, SP, F>(s, r, i, j0, n);
@@ -142,16 +155,16 @@ struct Patch {
 };
 
 // Coordinates named by a list (sparse rows): the Place of traverse.h's sequence where lane u is
-// coordinate coords[u], gathered and scattered.
-struct Named {
+// coordinate coords[u], gathered and scattered; NO as in PlaceT.
+template <int NO = -1> struct Named {
   Place at;
   const int32_t* coords;
   template <int SLOT, class F> F get(size_t u) const {
-    if constexpr (SLOT < 0) return F{};
+    if constexpr (SLOT < 0 || SLOT == NO) return F{};
     else return gather<F>(at.state + (size_t)SLOT * at.d, coords + u);
   }
   template <int SLOT, class F> void set(size_t u, F v) const {
-    if constexpr (SLOT >= 0) scatter(at.state + (size_t)SLOT * at.d, coords + u, v);
+    if constexpr (SLOT >= 0 && SLOT != NO) scatter(at.state + (size_t)SLOT * at.d, coords + u, v);
   }
   template <class F> F get_theta(size_t u) const { return gather<F>(at.theta, coords + u); }
   template <class F> void set_theta(size_t u, F v) const { scatter(at.theta, coords + u, v); }
@@ -179,21 +192,26 @@ struct NamedStep {
                        const Place& at) {
     const Params P = P0;  // copied, as in Dense::run
     const StepK K = K0;
-    const Named nm{at, coords};
+    if (stores_eta(P)) return pass(P, K, sums, U, Named<>{at, coords});
+    return pass(P, K, sums, U, Named<layout(ALGO, SP).eta>{at, coords});
+  }
+  template <class Nm>
+  static StepStats pass(const Params& P, const StepK& K, const SumsBuf& sums, size_t U, const Nm& nm) {
+    const Place& at = nm.at;
     const bool far = at.d * sizeof(float) > kFar;
     Tally t;
     size_t u = 0;
     for (; u + kLanes <= U; u += kLanes) {
-      if (far) nm.prefetch<ALGO, SP>(u + kAhead, U, at.probe_out != nullptr);
+      if (far) nm.template prefetch<ALGO, SP>(u + kAhead, U, at.probe_out != nullptr);
       t.add(one<vf8>(P, K, sums, nm, u));
     }
     for (; u < U; ++u) t.add(one<float>(P, K, sums, nm, u));
     return t.total();
   }
-  template <class F>
-  static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const SumsBuf& sums, const Named& nm, size_t u) {
+  template <class F, class Nm>
+  static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const SumsBuf& sums, const Nm& nm, size_t u) {
     constexpr Layout L = layout(ALGO, SP);
-    const mask_t<F> was = nm.get<L.tau, F>(u) <= 0.0f;
+    const mask_t<F> was = nm.template get<L.tau, F>(u) <= 0.0f;
     Outcome<mask_t<F>> o = finish<ALGO, SP, F>(P, K, sums.load<F>(u), nm, u);
     o.boot = was & vnot<mask_t<F>>(o.boot);
     return o;
@@ -207,11 +225,11 @@ struct NamedProbe {
                   const Place& at, float* out) {
     const Params P = P0;
     const StepK K = K0;
-    const Named nm{at, coords};
+    const Named<> nm{at, coords};
     const bool far = at.d * sizeof(float) > kFar;
     size_t u = 0;
     for (; u + kLanes <= U; u += kLanes) {
-      if (far) Named{Place{at.theta, at.state, at.d, out}, coords}.prefetch<ALGO, SP>(u + kAhead, U, true);
+      if (far) Named<>{Place{at.theta, at.state, at.d, out}, coords}.prefetch<ALGO, SP>(u + kAhead, U, true);
       scatter(out, coords + u, probe_point<ALGO, SP, vf8>(P, K, sums.load<vf8>(u), nm, u));
     }
     for (; u < U; ++u) out[coords[u]] = probe_point<ALGO, SP, float>(P, K, sums.load<float>(u), nm, u);

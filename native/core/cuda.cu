@@ -68,9 +68,9 @@ __device__ __forceinline__ void count_flags(unsigned f, unsigned (&c)[kCounters]
 
 // The fused step, one coordinate per thread through traverse.h's sequence, the rows summed in
 // row order as the CPU sums them: for any d and alignment.
-template <int ALGO, int SP>
+template <int ALGO, int SP, int NO>
 __global__ void __launch_bounds__(kThreads)
-    step_kernel(const Params P, const StepK K, const Place at, const DenseRows r, const int n,
+    step_kernel(const Params P, const StepK K, const PlaceT<NO> at, const DenseRows r, const int n,
                 unsigned long long* __restrict__ counters) {
   const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
   unsigned c[kCounters] = {0, 0, 0, 0};
@@ -174,8 +174,12 @@ unsigned grid_for(size_t threads) { return (unsigned)((threads + kThreads - 1) /
 template <int ALGO, int SP> struct LaunchStep {
   static void run(bool four, const Params& P, const StepK& K, const Place& at, const DenseRows& r, int n,
                   unsigned long long* counters, cudaStream_t stream) {
+    constexpr int eta = layout(ALGO, SP).eta;  // left alone where a read derives it (stores_eta)
     if (four) step_kernel4<ALGO, SP><<<grid_for(at.d / 4), kThreads, 0, stream>>>(P, K, at, r, n, counters);
-    else step_kernel<ALGO, SP><<<grid_for(at.d), kThreads, 0, stream>>>(P, K, at, r, n, counters);
+    else if (stores_eta(P)) step_kernel<ALGO, SP, -1><<<grid_for(at.d), kThreads, 0, stream>>>(P, K, at, r, n, counters);
+    else
+      step_kernel<ALGO, SP, eta><<<grid_for(at.d), kThreads, 0, stream>>>(
+          P, K, PlaceT<eta>{at.theta, at.state, at.d, at.probe_out}, r, n, counters);
   }
 };
 template <int ALGO, int SP> struct LaunchProbe {
@@ -630,7 +634,7 @@ CudaInfo cuda_info() {
   info.device = device_name(0);
   // The build carries machine code / PTX for some architectures only (CMAKE_CUDA_ARCHITECTURES).
   cudaFuncAttributes fa{};
-  e = cudaFuncGetAttributes(&fa, step_kernel<kVsgdFd, kDense>);
+  e = cudaFuncGetAttributes(&fa, step_kernel<kVsgdFd, kDense, -1>);
   if (e != cudaSuccess) {
     cudaGetLastError();
     info.reason = "the CUDA kernels cannot run on " + info.device + ": " + error_text(e) +

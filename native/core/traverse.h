@@ -146,19 +146,21 @@ template <int SLOT, class F> VSGD_HD void put(float* s, size_t d, size_t i, F v)
 
 // Where a coordinate's θ and state are read and written, and where its next probe point goes:
 // here memory (θ, the state buffer, probe_out: null for nowhere); cuda.cu's Quad keeps four
-// coordinates in registers behind the same members.
-struct Place {
+// coordinates in registers behind the same members. NO is a slot the pass leaves alone, read
+// as 0 and never written: eta where a read of the state derives it (stores_eta); -1 for none.
+template <int NO = -1> struct PlaceT {
   float* theta;
   float* state;
   size_t d;
   float* probe_out;
-  template <int SLOT, class F> VSGD_HD F get(size_t i) const { return field<SLOT, F>(state, d, i); }
-  template <int SLOT, class F> VSGD_HD void set(size_t i, F v) const { put<SLOT>(state, d, i, v); }
+  template <int SLOT, class F> VSGD_HD F get(size_t i) const { return field<(SLOT == NO ? -1 : SLOT), F>(state, d, i); }
+  template <int SLOT, class F> VSGD_HD void set(size_t i, F v) const { put<(SLOT == NO ? -1 : SLOT)>(state, d, i, v); }
   template <class F> VSGD_HD F get_theta(size_t i) const { return lane_load<F>(theta + i); }
   template <class F> VSGD_HD void set_theta(size_t i, F v) const { lane_store(theta + i, v); }
   VSGD_HD bool wants_probe() const { return probe_out != nullptr; }
   template <class F> VSGD_HD void set_probe(size_t i, F v) const { lane_store(probe_out + i, v); }
 };
+using Place = PlaceT<>;
 
 // The active-row count, the mean gradient, and 1/m in double and in float.
 template <int SP, class F> struct MeanT {
@@ -216,7 +218,7 @@ VSGD_HD Outcome<mask_t<F>> finish_as(const Params& P, const StepK& K, const Sums
   at.template set<L.h>(i, c.h);
   at.template set<L.vh>(i, c.vh);
   at.template set<L.tau>(i, c.tau);
-  if (stores_eta(P)) at.template set<L.eta>(i, c.eta);
+  at.template set<L.eta>(i, c.eta);
   at.template set<L.p>(i, c.p);
   at.set_theta(i, th);
   // a coordinate that bootstraps after this step was bootstrapping before it (BOOT)
@@ -230,8 +232,8 @@ template <int ALGO, int SP, class F, class At>
 VSGD_HD Outcome<mask_t<F>> finish(const Params& P, const StepK& K, const SumsT<F>& s, At& at, size_t i) {
   constexpr Layout L = layout(ALGO, SP);
   const CoordT<F> c{at.template get<L.g, F>(i),   at.template get<L.v, F>(i),   at.template get<L.h, F>(i),
-                    at.template get<L.vh, F>(i),  at.template get<L.tau, F>(i),
-                    stores_eta(P) ? at.template get<L.eta, F>(i) : F{}, at.template get<L.p, F>(i)};
+                    at.template get<L.vh, F>(i),  at.template get<L.tau, F>(i), at.template get<L.eta, F>(i),
+                    at.template get<L.p, F>(i)};
   // once no lane bootstraps (the steady state), without the code for it
   if (uses_sparsity(ALGO) && any_lane(c.tau <= 0.0f)) return finish_as<ALGO, SP, true>(P, K, s, at, i, c);
   return finish_as<ALGO, SP, false>(P, K, s, at, i, c);

@@ -204,11 +204,14 @@ template <int SP, class F> VSGD_HD F eff_rows(const Params& P, float n, F m, F p
   return P.reweight ? bc<F>(P.neff) : SP == kInstance ? m : SP == kGlobal ? vmin(vmax(n * p, bc<F>(1)), bc<F>(n)) : bc<F>(n);
 }
 
-// The rate eta of a coordinate from its statistics (g2 = g²) and the effective row count ne.
+// The rate eta of a coordinate from its statistics (g2 = g²) and the effective row count ne:
+// rate_of(base(...)). With ne = 1 the base is g²/(v + ε) exactly, which the step has already.
+template <class F> VSGD_HD F rate_base(const Params& P, F g2, F v, F ne) { return ne * g2 / (v + (ne - 1.0f) * g2 + P.eps); }
+template <int ALGO, class F> VSGD_HD F rate_of(const Params& P, F base, F h, F vh) {
+  return ALGO == kVsgdFd ? (h + P.eps) / (vh + P.eps) * base : base / (h + P.eps);
+}
 template <int ALGO, class F> VSGD_HD F rate(const Params& P, F g2, F v, F h, F vh, F ne) {
-  const float eps = P.eps;
-  const F base = ne * g2 / (v + (ne - 1.0f) * g2 + eps);
-  return ALGO == kVsgdFd ? (h + eps) / (vh + eps) * base : base / (h + eps);
+  return rate_of<ALGO>(P, rate_base(P, g2, v, ne), h, vh);
 }
 
 // vSGD-fd and vSGD: one step of one coordinate. `curv` says whether curvature rows came.
@@ -233,22 +236,24 @@ VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, c
   const M out_g = vabs(gb - s.g) > k * vsqrt(vmax(s.v - s.g * s.g, bc<F>(0)));
   const M out_c = vabs(cb - s.h) > k * vsqrt(vmax(s.vh - s.h * s.h, bc<F>(0)));
   const M outlier = k > 0.0f ? (fd && curv ? out_g | out_c : out_g) : (out_g & vnot<M>(out_g));
-  // forget faster: the memory widens by one. Both rates are formed before the test decides, so
-  // that the division does not wait for the square roots.
-  const F tau_out = s.tau + 1.0f, r_in = 1.0f / s.tau, r_out = 1.0f / tau_out;
+  // forget faster: the memory widens by one. Both rates come from one division, before the test
+  // decides, so that the division does not wait for the square roots.
+  const F tau_out = s.tau + 1.0f, both = 1.0f / (s.tau * tau_out);
   const F tau = outlier ? tau_out : s.tau;
-  const F r = outlier ? r_out : r_in;
+  const F r = outlier ? s.tau * both : tau_out * both;
   const F rg = (1.0f - r) * s.g + r * gb;
   const F rv = (1.0f - r) * s.v + r * q;
   const F rh = curv ? (1.0f - r) * s.h + r * cb : s.h;
   const F rvh = curv && fd ? (1.0f - r) * s.vh + r * c2 : s.vh;
   const F rp = global ? (1.0f - r) * s.p + r * (a.m / n) : s.p;
   const F ne = eff_rows<SP>(P, n, a.m, rp);
-  const F g2 = rg * rg;
-  const F eta = rate<ALGO>(P, g2, rv, rh, rvh, ne);
+  const F g2 = rg * rg, ratio = g2 / (rv + eps);
+  // with one dense row (ne = 1) the rate's base is the ratio, bit for bit
+  const bool one = SP == kDense && !P.reweight && n == 1.0f;
+  const F eta = rate_of<ALGO>(P, one ? ratio : rate_base(P, g2, rv, ne), rh, rvh);
   // in [0, 1] exactly (v >= g^2); clamped because rounding may break that when the variance
   // is below float precision, and tau < 1 would make r > 1 and the averages extrapolate
-  const F rtau = vmax(1.0f - g2 / (rv + eps), bc<F>(0)) * tau + 1.0f;
+  const F rtau = vmax(1.0f - ratio, bc<F>(0)) * tau + 1.0f;
   // the step is Σ∇/ne = mean·(m/ne), where m/ne is exactly 1 unless 'global' (dense: m = ne = n;
   // 'instance': ne = m, and m = 0 leaves the coordinate untouched)
   const F rth = theta - eta * (P.reweight ? a.dir : global ? gb * (a.m / ne) : gb);
