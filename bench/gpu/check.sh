@@ -44,9 +44,14 @@ print_summary() {
 gen="Ninja"
 command -v ninja >/dev/null 2>&1 || gen="Unix Makefiles"
 echo "== build ($gen, sm_$ARCH) -> $OUT/build.log"
-if cmake -S . -B "$BUILD" -DVSGD_CUDA=ON -DVSGD_ADDON=OFF -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -G "$gen" >"$OUT/build.log" 2>&1 &&
+if cmake -S . -B "$BUILD" -DVSGD_CUDA=ON -DVSGD_ADDON=OFF -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
+  -DCMAKE_CUDA_FLAGS=--resource-usage -G "$gen" >"$OUT/build.log" 2>&1 &&
   cmake --build "$BUILD" -j "$JOBS" >>"$OUT/build.log" 2>&1; then
   note build ok "$gen, CMAKE_CUDA_ARCHITECTURES=$ARCH ($(secs))"
+  # ptxas's registers for the step kernels (vSGD-fd dense and Adam; spills would show here too)
+  regs=$(awk "/Compiling entry function.*(step_kernel4ILi(0|5)ELi0EEE|step_kernelILi0ELi0ELi5EEE|step_kernelILi5ELi0ELin1EEE)/ { k = \$0; sub(/.*step_kernel/, \"step_kernel\", k); sub(/ILi/, \"<\", k); sub(/ELi/, \",\", k); sub(/E.*/, \">\", k) }
+    /Used [0-9]+ registers/ && k { match(\$0, /Used [0-9]+ registers/); printf \"%s %s; \", k, substr(\$0, RSTART + 5, RLENGTH - 15); k = \"\" }" "$OUT/build.log" 2>/dev/null)
+  [[ -n $regs ]] && note registers "" "${regs%; } (<algo,sparsity>: 0 vSGD-fd, 5 Adam; 0 dense)"
 else
   tail -30 "$OUT/build.log"
   note build FAIL "see build.log"
@@ -72,7 +77,7 @@ args=()
 timeout "${SELFCHECK_TIMEOUT:-300}" "$BUILD/vsgd_selfcheck" "${args[@]}" >"$OUT/selfcheck.log" 2>&1
 rc=$?
 res=$(grep '^RESULT' "$OUT/selfcheck.log" | head -1)
-same=$(grep 'bit-identical' "$OUT/selfcheck.log" | sed 's/CUDA results bit-identical to CPU: //')
+same=$(grep '^CUDA results bit-identical' "$OUT/selfcheck.log" | sed 's/CUDA results bit-identical to CPU: //')
 if ((rc == 0)); then note selfcheck ok "${res#RESULT: } ${same:+; identical: $same}"
 else note selfcheck FAIL "rc=$rc ${res#RESULT: }"; failed=1; grep -B2 -A4 -E 'MISMATCH|threw' "$OUT/selfcheck.log" | head -40; fi
 grep -q 'CUDA: skipped' "$OUT/selfcheck.log" && note "  cuda part" skipped "$(grep 'CUDA: skipped' "$OUT/selfcheck.log" | sed 's/CUDA: skipped //')"

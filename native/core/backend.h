@@ -97,6 +97,7 @@ struct CpuOptions {
   int threads = 0;  // 0: OpenMP's default
   bool generic_only = false;
   int fused_rows = -1, chunk_rows = -1;  // the dense pass's shape (cpu_isa.h's Tuning); -1: the default
+  bool eta_in_pass = false;               // measurement only (vsgd_bench_cpu --eta): see Tuning
 };
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& o);
 // the instruction set the CPU kernels run with: "avx2+fma" or "generic"

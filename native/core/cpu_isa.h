@@ -10,8 +10,9 @@ constexpr size_t kBlock = 512;  // coordinates per block of many rows: its sums 
 // Where the dense pass stops keeping every row's sums in registers (cpu_kernels.h): measured,
 // see docs/performance.md; the CPU backend's options may override them (native/tools/bench_cpu).
 struct Tuning {
-  int fused_rows = 16;  // up to this many rows: one pass, sums in registers
-  int chunk_rows = 8;   // beyond: rows in chunks of this many, sums buffered per block between chunks
+  int fused_rows = 16;       // up to this many rows: one pass, sums in registers
+  int chunk_rows = 8;        // beyond: rows in chunks of this many, sums buffered per block between chunks
+  bool eta_in_pass = false;  // measurement only: load and store eta even where a read derives it
 };
 
 // Arrays beyond this many bytes are taken to live in memory rather than in cache: the sparse

@@ -47,7 +47,7 @@ struct Dense {
   static StepStats run(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
     const Params P = P0;
     const StepK K = K0;
-    if (stores_eta(P)) return pass(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, a.probe_out});
+    if (stores_eta(P) || T.eta_in_pass) return pass(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, a.probe_out});
     return pass(P, K, a, i0, i1, T, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});
   }
 

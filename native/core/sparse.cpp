@@ -1,6 +1,7 @@
 #include "sparse.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "cpu_isa.h"
 #ifdef _OPENMP
@@ -42,8 +43,10 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
     if (me.slot_.size() != d) me.slot_.assign(d, -1);
     if (me.s1_.size() < r.nnz) me.grow(r.nnz);  // at most one coordinate per entry
     me.coords_.resize(r.nnz);
+    me.entry_.resize(r.nnz);
     int32_t* slot = me.slot_.data();
     int32_t* coords = me.coords_.data();
+    int32_t* entry = me.entry_.data();
     const SumsBuf buf = me.sums();
     const bool far = d * sizeof(int32_t) > kFar;
     size_t U = 0;
@@ -58,6 +61,7 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
       } else {
         s = buf.load<float>((size_t)u);
       }
+      entry[k] = u;
       add_grad<SP>(s, r.values[k]);
       if (curv) add_curv<ALGO, SP>(s, r.values[k], r.shifted[k]);
       buf.store((size_t)u, s);
@@ -66,6 +70,29 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
     return U;
   }
 };
+
+// The curvature of rows whose gradients the last probe gathered (entry_ names each entry's
+// coordinate), added in row order as Gather adds it.
+template <int ALGO, int SP> struct SparseStepper::Curvature {
+  static size_t run(SparseStepper& me, const Csr& r) {
+    const SumsBuf buf = me.sums();
+    for (size_t k = 0; k < r.nnz; ++k) {
+      const size_t u = (size_t)me.entry_[k];
+      SumsT<float> s = buf.load<float>(u);
+      add_curv<ALGO, SP>(s, r.values[k], r.shifted[k]);
+      buf.store(u, s);
+    }
+    return me.probed_U_;
+  }
+};
+
+// Whether r holds the rows the last probe() gathered, bit for bit (then its sums stand).
+bool SparseStepper::probed(const Csr& r) const {
+  return probed_U_ > 0 && r.n == (int)probed_offsets_.size() - 1 && r.nnz == probed_indices_.size() &&
+         std::memcmp(r.offsets, probed_offsets_.data(), probed_offsets_.size() * sizeof(int32_t)) == 0 &&
+         std::memcmp(r.indices, probed_indices_.data(), r.nnz * sizeof(int32_t)) == 0 &&
+         std::memcmp(r.values, probed_values_.data(), r.nnz * sizeof(float)) == 0;
+}
 
 void SparseStepper::grow(size_t U) {
   for (auto* v : {&m_, &s2_, &c1_, &c2_}) v->resize(U);
@@ -77,7 +104,11 @@ SumsBuf SparseStepper::sums() { return SumsBuf{m_.data(), s1_.data(), s2_.data()
 StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* probe_out,
                               int threads) {
   const bool curv = r.shifted != nullptr && uses_sparsity(P.algo);
-  const size_t U = dispatch<Gather>(P.algo, P.sparsity, *this, d, r, curv);
+  // the rows the probe gathered (the usual probeSparse, updateSparse): only their curvature is new
+  const size_t U = !probed(r)  ? dispatch<Gather>(P.algo, P.sparsity, *this, d, r, curv)
+                   : curv      ? dispatch<Curvature>(P.algo, P.sparsity, *this, r)
+                               : probed_U_;
+  probed_U_ = 0;
   const NamedStepFn fn = cpu_kernels(P.algo, P.sparsity).named_step;
   if (!fn || U == 0) return StepStats{};
   const StepK K = step_k(r.n, curv);
@@ -90,9 +121,10 @@ StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_
 #else
   (void)threads;
 #endif
+  if (t == 1) return fn(P, K, buf, coords_.data(), U, at);
   const size_t slice = ((U + t - 1) / t + 7) / 8 * 8;
   StepStats s;
-#pragma omp parallel for schedule(static) num_threads(t) reduction(+ : s) if (t > 1)
+#pragma omp parallel for schedule(static) num_threads(t) reduction(+ : s)
   for (int k = 0; k < t; ++k) {
     const size_t u0 = std::min(U, (size_t)k * slice), u1 = std::min(U, u0 + slice);
     const SumsBuf part{buf.m + u0, buf.s1 + u0, buf.s2 + u0, buf.c1 + u0, buf.c2 + u0, nullptr};
@@ -105,6 +137,11 @@ void SparseStepper::probe(const Params& P, float* theta, float* state, size_t d,
   const size_t U = dispatch<Gather>(P.algo, P.sparsity, *this, d, r, false);
   const NamedProbeFn fn = cpu_kernels(P.algo, P.sparsity).named_probe;
   if (fn && U > 0) fn(P, step_k(r.n, false), sums(), coords_.data(), U, Place{theta, state, d, nullptr}, out);
+  // kept for the update that follows with the same rows (probed())
+  probed_offsets_.assign(r.offsets, r.offsets + r.n + 1);
+  probed_indices_.assign(r.indices, r.indices + r.nnz);
+  probed_values_.assign(r.values, r.values + r.nnz);
+  probed_U_ = U;
 }
 
 }  // namespace vsgd

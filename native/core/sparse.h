@@ -38,12 +38,19 @@ class SparseStepper {
 
  private:
   template <int ALGO, int SP> struct Gather;
+  template <int ALGO, int SP> struct Curvature;
   SumsBuf sums();
   void grow(size_t U);
+  bool probed(const Csr& r) const;
   std::vector<int32_t> slot_;  // per coordinate: its place in coords_, or -1 (outside calls)
   std::vector<int32_t> coords_;  // the named coordinates, in the order the rows first name them
+  std::vector<int32_t> entry_;   // per entry of the rows: its place in coords_
   std::vector<float> m_, s2_, c1_, c2_;  // their sums (traverse.h's phase (a)), indexed like coords_
   std::vector<double> s1_;
+  // the rows of the last probe(), whose sums an update of the same rows takes over (0: none)
+  std::vector<int32_t> probed_offsets_, probed_indices_;
+  std::vector<float> probed_values_;
+  size_t probed_U_ = 0;
 };
 
 }  // namespace vsgd

@@ -5,12 +5,15 @@
 //              chunks through a per-block buffer) for n = 1 .. 32: where the crossover in n lies
 //   --cache    the same pass on a d that fits in L2, one thread, fastest of many calls: the
 //              arithmetic alone
+//   --eta      the pass as it is (eta derived when the state is read) against the pass that
+//              loads and stores eta too (docs/performance.md)
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
-// that they line up in memory as the JavaScript ones do. Every timing is the median of --reps
-// calls after one untimed call; ratios are bandwidth over the triad's measured beside them.
+// that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
+// same arrays, call by call; every timing is the median of --reps calls after one untimed call,
+// and ratios are bandwidth over the triad's, measured before them.
 //
 // Usage: vsgd_bench_cpu [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd]
-//                       [--n 1,10] [--shape] [--chunk 8] [--cache]
+//                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -65,8 +68,10 @@ struct Run {
   int threads, reps;
 };
 
-// The step of `algo` with n rows on backend `be`, past bootstrap; milliseconds per call.
-double step_ms(const Run& R, vsgd::Backend& be, int n) {
+// Milliseconds per step of `algo` with n rows on each backend, past bootstrap: the backends take
+// turns on the same arrays, call by call, so that whatever else the machine does falls on all
+// of them alike; median per backend.
+std::vector<double> step_ms(const Run& R, const std::vector<std::unique_ptr<vsgd::Backend>>& bes, int n) {
   Arrays A;
   vsgd::Params P{};
   P.algo = R.algo;
@@ -87,12 +92,24 @@ double step_ms(const Run& R, vsgd::Backend& be, int n) {
   vsgd::StepArgs a{};
   a.theta = theta, a.state = state, a.d = R.d, a.grads = grads, a.extra = extra, a.n = n, a.probe_out = probe;
   int t = 1;
-  auto step = [&] {
+  auto step = [&](vsgd::Backend& be) {
     vsgd::set_time(P, t++);
     be.step(P, a);
   };
-  step();  // bootstrap ends here (bootstrap = 1)
-  return median_ms(step, R.reps);
+  for (const auto& be : bes) step(*be);  // bootstrap ends at the first (bootstrap = 1)
+  std::vector<std::vector<double>> ms(bes.size());
+  for (int r = 0; r < R.reps; ++r)
+    for (size_t k = 0; k < bes.size(); ++k) {
+      const double t0 = now_ms();
+      step(*bes[k]);
+      ms[k].push_back(now_ms() - t0);
+    }
+  std::vector<double> out;
+  for (auto& v : ms) {
+    std::sort(v.begin(), v.end());
+    out.push_back(g_min ? v[0] : v[v.size() / 2]);
+  }
+  return out;
 }
 
 double triad_ms(const Run& R) {
@@ -117,7 +134,7 @@ int main(int argc, char** argv) {
   int log2d = 24, chunk = -1;
   Run R{vsgd::kVsgdFd, 0, 0, 9};
   std::vector<int> ns = {1, 10};
-  bool shape = false, cache = false;
+  bool shape = false, cache = false, eta = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -128,13 +145,14 @@ int main(int argc, char** argv) {
     else if (a == "--chunk") chunk = std::atoi(next().c_str());
     else if (a == "--shape") shape = true;
     else if (a == "--cache") cache = true;
+    else if (a == "--eta") eta = true;
     else if (a == "--algo") {
       const std::string v = next();
       R.algo = v == "adam" ? vsgd::kAdam : v == "sgd" ? vsgd::kSgd : vsgd::kVsgdFd;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd] [--n 1,10] [--shape] "
-                   "[--chunk 8] [--cache]\n",
+                   "[--chunk 8] [--cache] [--eta]\n",
                    argv[0]);
       return 2;
     }
@@ -148,19 +166,34 @@ int main(int argc, char** argv) {
   std::printf("triad %.3f ms, %.1f GB/s\n", tri, tri_gbs);
   std::printf("%-8s %4s %-10s %10s %9s %8s %9s\n", "algo", "n", "pass", "ms", "GB/s", "x triad", "ns/coord");
   const char* name = R.algo == vsgd::kAdam ? "adam" : R.algo == vsgd::kSgd ? "sgd" : "vsgdfd";
+  // the variants of one n, each a backend
+  struct Variant {
+    const char* name;
+    vsgd::CpuOptions o;
+  };
   for (int n : ns) {
-    for (int fused : shape ? std::vector<int>{1, 0} : std::vector<int>{-1}) {
-      vsgd::CpuOptions o;
-      o.threads = R.threads;
-      o.chunk_rows = chunk;
-      if (fused >= 0) o.fused_rows = fused ? 1 << 30 : 0;
-      auto be = vsgd::make_cpu_backend(o);
-      const double ms = step_ms(R, *be, n);
-      const double gbs = bytes_per(R.algo, n) * R.d / ms / 1e6;
-      std::printf("%-8s %4d %-10s %10.3f %9.1f %8.2f %9.2f\n", name, n, fused < 0 ? "default" : fused ? "fused" : "blocked",
-                  ms, gbs, gbs / tri_gbs, ms * 1e6 / R.d);
-      std::fflush(stdout);
+    std::vector<Variant> vs;
+    vsgd::CpuOptions o;
+    o.threads = R.threads;
+    o.chunk_rows = chunk;
+    if (shape) {
+      o.fused_rows = 1 << 30, vs.push_back({"fused", o});
+      o.fused_rows = 0, vs.push_back({"blocked", o});
+    } else if (eta) {
+      vs.push_back({"eta read", o});
+      o.eta_in_pass = true, vs.push_back({"eta stored", o});
+    } else {
+      vs.push_back({"default", o});
     }
+    std::vector<std::unique_ptr<vsgd::Backend>> bes;
+    for (const Variant& v : vs) bes.push_back(vsgd::make_cpu_backend(v.o));
+    const std::vector<double> ms = step_ms(R, bes, n);
+    for (size_t k = 0; k < vs.size(); ++k) {
+      const double gbs = bytes_per(R.algo, n) * R.d / ms[k] / 1e6;
+      std::printf("%-8s %4d %-10s %10.3f %9.1f %8.2f %9.2f\n", name, n, vs[k].name, ms[k], gbs, gbs / tri_gbs,
+                  ms[k] * 1e6 / R.d);
+    }
+    std::fflush(stdout);
   }
   return 0;
 }
