@@ -1,3 +1,4 @@
+#include <cstring>
 #include <string>
 
 #include "args.h"
@@ -162,7 +163,7 @@ Napi::Value Engine::Invalidate(const Napi::CallbackInfo& info) {
 Napi::Value Engine::MoveToCpu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const vsgd::StepArgs a = args(env);
-  if (std::string(backend_->name()) == "cpu") return env.Undefined();
+  if (std::strcmp(backend_->name(), "cpu") == 0) return env.Undefined();
   try {
     backend_->read_theta(a.theta, d_);
     backend_->read_state(a.state, state_.Value().ElementLength());
@@ -175,7 +176,7 @@ Napi::Value Engine::MoveToCpu(const Napi::CallbackInfo& info) {
 }
 
 void Engine::assert_cpu(Napi::Env env, const char* what) {
-  if (std::string(backend_->name()) != "cpu")
+  if (std::strcmp(backend_->name(), "cpu") != 0)
     throw Napi::Error::New(env, std::string("vsgd-fd addon: ") + what + " need the CPU backend, not " + backend_->name());
 }
 
