@@ -207,7 +207,8 @@ export function report(info: Info, results: Result[]): string {
     `curvatureEvery = 4 averages one such step with three that read and write θ, g, v, tau, read h, vh and n rows (${every4Bytes(10)} B at n = 10). ` +
     'Instance-sparse counts the dense rows too. Adam (every implementation): θ, m, v read and written plus one gradient row, 28 B; SGD 12 B.',
     `- eta (the per-coordinate rate, informational) is not in the count. This build ${info.writesEta ? 'writes' : 'does not write'} eta on every update` +
-    (info.writesEta ? `: at least 4 B more per coordinate (8 B if the pass also loads it), ${((4 / fdBytes(1)) * 100).toFixed(0)}–${((8 / fdBytes(1)) * 100).toFixed(0)}% over the minimal count at n = 1 and ${((4 / fdBytes(10)) * 100).toFixed(0)}–${((8 / fdBytes(10)) * 100).toFixed(0)}% at n = 10.` : '.'),
+    (info.writesEta ? `: at least 4 B more per coordinate (8 B if the pass also loads it), ${((4 / fdBytes(1)) * 100).toFixed(0)}–${((8 / fdBytes(1)) * 100).toFixed(0)}% over the minimal count at n = 1 and ${((4 / fdBytes(10)) * 100).toFixed(0)}–${((8 / fdBytes(10)) * 100).toFixed(0)}% at n = 10.` : ' (with dense rows it is derived when the state is read: docs/algorithm.md).') +
+    ` Neither is the next probe point the vSGD-fd step writes (4 B, plus 4 B read to allocate its cache line: ${((8 / fdBytes(1)) * 100).toFixed(0)}% over the count at n = 1).`,
     '- The triad probe (`a = b + s·c` over float32, in the addon, same threads) counts 12 B per element, as STREAM does: two reads and one write, ' +
     'not the write-allocate read of `a`. Its GB/s is the reference the vSGD-fd bandwidth is divided by.',
     '- Every case runs untimed first (one call; for vSGD-fd the warm-up step, after which a call of 20 ms or more already counts as a repeat). ' +
