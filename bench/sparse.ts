@@ -79,6 +79,11 @@ const targets: string[] = [];
   const per: number[] = [], probe: number[] = [];
   for (const d of ds) {
     const o = new VSGDfd(new Float32Array(d), { minibatch: n, sparsity: 'instance', bootstrap: 2, threads });
+    // every page of theta and the state written once, as a run that has gone on a while has: the
+    // first write to a fresh page costs a page fault, which neither the step nor the probe should time
+    o.theta.fill(0);
+    for (const v of Object.values(o.state)) v.fill(0);
+    o.invalidate();
     const cycle = Array.from({ length: 8 }, () => csr(n, k, d));
     const s = timed(sparseStep(o, cycle), 32);
     const st = o.state, out = o.probeSparse(cycle[0]);

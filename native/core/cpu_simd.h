@@ -39,8 +39,20 @@ VSGD_LANE vf8 from_bits(vm8 b) { return (vf8)b; }
 VSGD_LANE vf4 lo4(vf8 x) { return __builtin_shufflevector(x, x, 0, 1, 2, 3); }
 VSGD_LANE vf4 hi4(vf8 x) { return __builtin_shufflevector(x, x, 4, 5, 6, 7); }
 VSGD_LANE vf8 join(vf4 a, vf4 b) { return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7); }
+#if defined(__AVX__)
+// (GCC lowers the generic conversions two lanes at a time, through a register it also carries
+// from one loop iteration to the next)
+VSGD_LANE vd8 widen8(vf8 x) {
+  const __m256 v = (__m256)x;
+  return {(vd4)_mm256_cvtps_pd(_mm256_castps256_ps128(v)), (vd4)_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))};
+}
+VSGD_LANE vf8 narrow8(vd8 x) {
+  return (vf8)_mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps((__m256d)x.lo)), _mm256_cvtpd_ps((__m256d)x.hi), 1);
+}
+#else
 VSGD_LANE vd8 widen8(vf8 x) { return {__builtin_convertvector(lo4(x), vd4), __builtin_convertvector(hi4(x), vd4)}; }
 VSGD_LANE vf8 narrow8(vd8 x) { return join(__builtin_convertvector(x.lo, vf4), __builtin_convertvector(x.hi, vf4)); }
+#endif
 
 template <> struct Lanes<vf8> {
   using M = vm8;

@@ -36,8 +36,9 @@ struct Params {
   float eps;
   float outlier_sigmas;  // k, 0 disables the test
   float lr0, decay, beta1, beta2;
-  // per step
-  float lr, bc1, bc2, rate;
+  // per step (set_time): SGD's rate, Adam's step size lr/(1 − β1^t) and 1/sqrt(1 − β2^t), the
+  // natural gradient's averaging rate
+  float lr, adam_step, adam_isb2, rate;
   // orthogonal reweighting (eq. 5): the step is BatchT::dir and the rate uses neff
   int reweight;
   float neff;
@@ -76,8 +77,8 @@ VSGD_HD bool stores_eta(const Params& P) { return uses_sparsity(P.algo) && (P.sp
 VSGD_HD void set_time(Params& P, double t) {
   P.lr = P.lr0;
   if (P.algo == kSgd) P.lr = (float)(P.lr0 / (1.0 + P.decay * t));
-  P.bc1 = (float)(1.0 - pow((double)P.beta1, t + 1));
-  P.bc2 = (float)(1.0 - pow((double)P.beta2, t + 1));
+  P.adam_step = (float)(P.lr0 / (1.0 - pow((double)P.beta1, t + 1)));
+  P.adam_isb2 = (float)(1.0 / sqrt(1.0 - pow((double)P.beta2, t + 1)));
   P.rate = (float)(1.0 / (t + 1 < 100 ? t + 1 : 100));
 }
 
@@ -307,7 +308,8 @@ VSGD_HD Outcome<mask_t<F>> apply_baseline(const Params& P, CoordT<F>& s, F& thet
   } else {  // Adam
     t.g = P.beta1 * s.g + (1.0f - P.beta1) * gb;
     t.v = P.beta2 * s.v + (1.0f - P.beta2) * gb * gb;
-    th = theta - P.lr * (t.g / P.bc1) / (vsqrt(t.v / P.bc2) + P.eps);
+    // lr·m̂/(sqrt(v̂) + ε) with m̂ = m/(1 − β1^t), v̂ = v/(1 − β2^t): one division and one root
+    th = theta - P.adam_step * t.g / (vsqrt(t.v) * P.adam_isb2 + P.eps);
   }
   const M any = a.m > 0.0f;
   const M keep = any & vnot<M>(a.bad) & all_finite(t, th);
