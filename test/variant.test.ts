@@ -1,6 +1,7 @@
 // vSGD-fd's variants: the defaults that depend on them, the 'signed' probe point against the
 // reference's hash, and checkpoints saved before the variants existed, which must continue with
-// the paper's method, bit for bit as the code that saved them did (test/golden/make.cjs).
+// the paper's method as the code that saved them did (test/golden/make.cjs), to within the
+// rounding that the traversal's sums changed.
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -53,17 +54,31 @@ test("'signed' probe point: θ + z·max(sqrt(v), ε), z hashed from the index an
   opt.dispose();
 });
 
+// How far apart two runs' numbers are, relative to their size (at least 1).
+const apart = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Array.from(a).reduce((m, x, k) => Math.max(m, Math.abs(x - b[k]) / Math.max(1, Math.abs(b[k]))), 0);
+// The code that saved the golden files summed the rows' curvature in double after scaling each
+// sample; the traversal sums the unscaled samples in float (traverse.h), so the paper's method
+// now rounds a few units in the last place differently: the continuation must agree within
+// TOL, far inside the distance to the 'signed' method from the same state (checked below).
+const TOL = 1e-5;
+
 for (const name of ['vsgdfd-none', 'vsgdfd-instance']) {
-  test(`a checkpoint saved before the variants (${name}) continues with the paper's method, bit for bit`, (t) => {
+  test(`a checkpoint saved before the variants (${name}) continues with the paper's method`, (t) => {
     const bytes = new Uint8Array(fs.readFileSync(path.join(GOLDEN, `${name}.ckpt`)));
     const want = JSON.parse(fs.readFileSync(path.join(GOLDEN, `${name}.json`), 'utf8')) as {
-      d: number; n: number; theta: number[]; after: { steps: [number, number]; theta: number[]; state: Record<string, number[]> };
+      options: Record<string, unknown>; d: number; n: number; theta: number[];
+      after: { steps: [number, number]; theta: number[]; state: Record<string, number[]> };
     };
     const { d, n } = want;
     const theta = Float32Array.from(want.theta);
     const opt = VSGDfd.load(theta, bytes);
     t.is(opt.options.variant, 'paper');
     t.is(opt.options.sparsity, name.endsWith('none') ? 'none' : 'instance');
+    // the 'signed' method from the same state, for the distance it stands at
+    const twinTheta = Float32Array.from(theta);
+    const twin = new VSGDfd(twinTheta, { ...want.options, variant: 'signed' });
+    for (const [k, v] of Object.entries(opt.state)) twin.state[k as keyof typeof twin.state].set(v);
     // the schedule of make.cjs
     const grad = (step: number, j: number, i: number, at: Float32Array) =>
       0.3 * (1 + (i % 5)) * (at[i] - Math.sin(i)) + Math.sin(1.7 * step + 2.3 * j + 0.9 * i) * (i % 7 === 0 && j === 1 ? 0 : 1);
@@ -72,15 +87,24 @@ for (const name of ['vsgdfd-none', 'vsgdfd-instance']) {
       for (let j = 0; j < n; j++) for (let i = 0; i < d; i++) g[j * d + i] = grad(step, j, i, at);
       return g;
     };
-    for (let step = want.after.steps[0]; step < want.after.steps[1]; step++) {
-      const g = rows(step, theta);
-      if (opt.needsCurvature) {
-        const at = opt.probe(opt.bootstrapping ? g : undefined);
-        opt.update(g, rows(step, at));
-      } else opt.update(g);
+    const run = (o: VSGDfd, th: Float32Array) => {
+      for (let step = want.after.steps[0]; step < want.after.steps[1]; step++) {
+        const g = rows(step, th);
+        if (o.needsCurvature) {
+          const at = o.probe(o.bootstrapping ? g : undefined);
+          o.update(g, rows(step, at));
+        } else o.update(g);
+      }
+    };
+    run(opt, theta);
+    run(twin, twinTheta);
+    t.true(apart(theta, want.after.theta) <= TOL, `theta ${apart(theta, want.after.theta)} apart`);
+    for (const [k, v] of Object.entries(want.after.state)) {
+      const got = opt.state[k as keyof typeof opt.state];
+      t.true(apart(got, v) <= TOL, `${k} ${apart(got, v)} apart`);
     }
-    t.deepEqual(Array.from(theta), want.after.theta);
-    for (const [k, v] of Object.entries(want.after.state)) t.deepEqual(Array.from(opt.state[k]), v, k);
+    t.true(apart(twinTheta, want.after.theta) > 100 * TOL, `'signed' theta only ${apart(twinTheta, want.after.theta)} apart`);
+    twin.dispose();
     // and a checkpoint saved now says which variant it continues with
     const again = VSGDfd.load(new Float32Array(d), opt.save());
     t.is(again.options.variant, 'paper');

@@ -67,8 +67,7 @@ Engine::AccRows Engine::acc_rows(const Napi::CallbackInfo& info, bool need_extra
 Napi::Value Engine::Accumulate(const Napi::CallbackInfo& info) {
   const AccRows r = acc_rows(info, false);
   if (!acc_.open()) acc_.begin(d_);
-  acc_.add(P_, r.g, r.k, d_, threads_);
-  if (r.e) acc_.add_curvature(P_, r.g, r.e, r.k, d_, threads_);
+  acc_.add(P_, r.g, r.e, r.k, d_, threads_);  // the gradients and, with extra, their curvature
   return info.Env().Undefined();
 }
 

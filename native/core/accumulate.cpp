@@ -26,16 +26,16 @@ void Accumulator::begin(size_t d) {
 // k rows into the sums: their gradients and, with extra, their curvature; or (grads_too false)
 // the curvature alone of rows whose gradients came before
 template <int ALGO, int SP> struct Accumulator::Add {
-  static void run(const SumsBuf& buf, const float* grads, const float* extra, int k, size_t d, bool grads_too,
-                  int threads) {
+  static void run(const Params& P, const SumsBuf& buf, const float* grads, const float* extra, int k, size_t d,
+                  bool grads_too, int threads) {
     const DenseRows r{grads, extra, nullptr, d};
 #pragma omp parallel for schedule(static) num_threads(team(threads))
     for (int64_t i = 0; i < (int64_t)d; ++i) {
       SumsT<float> s = buf.load<float>((size_t)i);
       if (grads_too) {
-        add_rows<ALGO, SP, float>(s, r, (size_t)i, 0, k);
+        add_rows<ALGO, SP, float>(P, s, r, (size_t)i, 0, k);
       } else {
-        for (int j = 0; j < k; ++j) add_curv<ALGO, SP>(s, grads[(size_t)j * d + i], extra[(size_t)j * d + i]);
+        for (int j = 0; j < k; ++j) add_curv<ALGO, SP>(P, s, grads[(size_t)j * d + i], extra[(size_t)j * d + i]);
       }
       buf.store((size_t)i, s);
     }
@@ -43,14 +43,14 @@ template <int ALGO, int SP> struct Accumulator::Add {
 };
 
 void Accumulator::add(const Params& P, const float* grads, const float* extra, int k, size_t d, int threads) {
-  dispatch<Add>(P.algo, P.sparsity, buf(), grads, extra, k, d, true, threads);
+  dispatch<Add>(P.algo, P.sparsity, P, buf(), grads, extra, k, d, true, threads);
   rows_ += k;
   if (extra) curv_rows_ += k;
 }
 
 void Accumulator::add_curvature(const Params& P, const float* grads, const float* extra, int k, size_t d,
                                 int threads) {
-  if (uses_sparsity(P.algo)) dispatch<Add>(P.algo, P.sparsity, buf(), grads, extra, k, d, false, threads);
+  if (uses_sparsity(P.algo)) dispatch<Add>(P.algo, P.sparsity, P, buf(), grads, extra, k, d, false, threads);
   curv_rows_ += k;
 }
 

@@ -76,8 +76,8 @@ struct Dense {
       const size_t b1 = std::min(i1, b0 + kBlock);
       for (int j0 = 0; j0 < last; j0 += R) {
         size_t i = b0;
-        for (; i + kLanes <= b1; i += kLanes) chunk<vf8>(r, buf, i, i - b0, j0, j0 + R);
-        for (; i < b1; ++i) chunk<float>(r, buf, i, i - b0, j0, j0 + R);
+        for (; i + kLanes <= b1; i += kLanes) chunk<vf8>(P, r, buf, i, i - b0, j0, j0 + R);
+        for (; i < b1; ++i) chunk<float>(P, r, buf, i, i - b0, j0, j0 + R);
       }
       size_t i = b0;
       for (; i + kLanes <= b1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, last, n, &buf, i - b0));
@@ -88,9 +88,9 @@ struct Dense {
 
   // rows [j0, j1) of the coordinates at i added to their buffered sums (fresh when j0 = 0)
   template <class F>
-  static void chunk(const DenseRows& r, const SumsBuf& buf, size_t i, size_t k, int j0, int j1) {
+  static void chunk(const Params& P, const DenseRows& r, const SumsBuf& buf, size_t i, size_t k, int j0, int j1) {
     SumsT<F> s = j0 == 0 ? sums_zero<F>() : buf.load<F>(k);
-    add_rows<ALGO, SP, F>(s, r, i, j0, j1);
+    add_rows<ALGO, SP, F>(P, s, r, i, j0, j1);
     buf.store(k, s);
   }
 
@@ -99,7 +99,7 @@ struct Dense {
   static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int j0,
                                 int n, const SumsBuf* buf, size_t k) {
     SumsT<F> s = j0 > 0 ? buf->load<F>(k) : sums_zero<F>();
-    add_rows<ALGO, SP, F>(s, r, i, j0, n);
+    add_rows<ALGO, SP, F>(P, s, r, i, j0, n);
     return finish<ALGO, SP, F>(P, K, s, at, i);
   }
 };
@@ -117,7 +117,7 @@ struct Probe {
   }
   template <class F> static F at(const Params& P, const StepK& K, const DenseRows& r, const StepArgs& a, size_t i) {
     SumsT<F> s = sums_zero<F>();
-    if (r.grads) add_rows<ALGO, SP, F>(s, r, i, 0, a.n);
+    if (r.grads) add_rows<ALGO, SP, F>(P, s, r, i, 0, a.n);
     return probe_point<ALGO, SP, F>(P, K, s, Place{a.theta, a.state, a.d, nullptr}, i);
   }
 };
@@ -170,6 +170,7 @@ template <int NO = -1> struct Named {
   template <class F> void set_theta(size_t u, F v) const { scatter(at.theta, coords + u, v); }
   bool wants_probe() const { return at.probe_out != nullptr; }
   template <class F> void set_probe(size_t u, F v) const { scatter(at.probe_out, coords + u, v); }
+  template <class F> ulanes_t<F> index(size_t u) const { return index_lanes<F>(coords + u); }
   // Beyond the caches (far), the lines of coordinates `ahead` places on are asked for early, so
   // that their misses overlap with this group's arithmetic.
   template <int ALGO, int SP> void prefetch(size_t u, size_t U, bool probe_too) const {

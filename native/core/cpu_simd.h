@@ -17,6 +17,7 @@ namespace vsgd {
 
 typedef float vf8 __attribute__((vector_size(32)));
 typedef int vm8 __attribute__((vector_size(32)));
+typedef unsigned vu8 __attribute__((vector_size(32)));
 typedef float vf4 __attribute__((vector_size(16)));
 typedef double vd4 __attribute__((vector_size(32)));
 constexpr size_t kLanes = 8;
@@ -57,6 +58,7 @@ VSGD_LANE vf8 narrow8(vd8 x) { return join(__builtin_convertvector(x.lo, vf4), _
 template <> struct Lanes<vf8> {
   using M = vm8;
   using W = vd8;
+  using U = vu8;
   static VSGD_LANE vf8 sqrt(vf8 x) {
 #if defined(__AVX__)
     return (vf8)_mm256_sqrt_ps((__m256)x);
@@ -76,6 +78,12 @@ template <> struct Lanes<vf8> {
   }
   static VSGD_LANE vd8 widen(vf8 x) { return widen8(x); }
   static VSGD_LANE vf8 narrow(vd8 x) { return narrow8(x); }
+  static VSGD_LANE vu8 ubits(vf8 x) { return (vu8)x; }
+  static VSGD_LANE vu8 index(size_t i) {
+    const unsigned b = (unsigned)i;
+    return vu8{b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7};
+  }
+  static VSGD_LANE vf8 sign(vu8 top) { return top != 0 ? vf8{} - 1.0f : vf8{} + 1.0f; }
 };
 template <> VSGD_LANE vm8 vnot<vm8>(vm8 m) { return ~m; }
 template <> VSGD_LANE bool any_lane<vm8>(vm8 m) {
@@ -115,6 +123,14 @@ template <> VSGD_LANE vf8 gather<vf8>(const float* base, const int32_t* idx) {
 #else
   return vf8{base[idx[0]], base[idx[1]], base[idx[2]], base[idx[3]], base[idx[4]], base[idx[5]], base[idx[6]], base[idx[7]]};
 #endif
+}
+// The coordinate indices idx[0..7] as unsigned lanes (the 'signed' probe's signs hash them).
+template <class F> VSGD_LANE ulanes_t<F> index_lanes(const int32_t* idx);
+template <> VSGD_LANE uint32_t index_lanes<float>(const int32_t* idx) { return (uint32_t)*idx; }
+template <> VSGD_LANE vu8 index_lanes<vf8>(const int32_t* idx) {
+  vu8 v;
+  std::memcpy(&v, idx, sizeof v);
+  return v;
 }
 VSGD_LANE void scatter(float* base, const int32_t* idx, float v) { base[*idx] = v; }
 VSGD_LANE void scatter(float* base, const int32_t* idx, vf8 v) {

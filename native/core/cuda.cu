@@ -76,7 +76,7 @@ __global__ void __launch_bounds__(kThreads)
   unsigned c[kCounters] = {0, 0, 0, 0};
   if (i < at.d) {
     SumsT<float> s = sums_zero<float>();
-    add_rows<ALGO, SP, float>(s, r, i, 0, n);
+    add_rows<ALGO, SP, float>(P, s, r, i, 0, n);
     count_flags(flags_of(finish<ALGO, SP, float>(P, K, s, at, i)), c);
   }
   add_counts(c, counters);
@@ -90,6 +90,7 @@ template <int ALGO, int SP> struct Quad {
   static constexpr int kSlots = L.count > 0 ? L.count : 1;
   float th[4], f[kSlots][4], probe[4];
   bool want;
+  size_t i0;  // the first coordinate's index
   template <int SLOT, class F> __device__ __forceinline__ float get(size_t k) const {
     if constexpr (SLOT < 0) return 0.0f;
     else return f[SLOT][k];
@@ -101,6 +102,7 @@ template <int ALGO, int SP> struct Quad {
   template <class F> __device__ __forceinline__ void set_theta(size_t k, F v) { th[k] = v; }
   __device__ __forceinline__ bool wants_probe() const { return want; }
   template <class F> __device__ __forceinline__ void set_probe(size_t k, F v) { probe[k] = v; }
+  template <class F> __device__ __forceinline__ uint32_t index(size_t k) const { return (uint32_t)(i0 + k); }
 };
 
 __device__ __forceinline__ void unpack(float4 v, float (&a)[4]) { a[0] = v.x, a[1] = v.y, a[2] = v.z, a[3] = v.w; }
@@ -130,6 +132,7 @@ __global__ void __launch_bounds__(kThreads)
     }
     unpack(*reinterpret_cast<const float4*>(at.theta + i), q.th);
     q.want = at.probe_out != nullptr;
+    q.i0 = i;
     SumsT<float> s[4];
 #pragma unroll
     for (int k = 0; k < 4; ++k) s[k] = sums_zero<float>();
@@ -143,7 +146,7 @@ __global__ void __launch_bounds__(kThreads)
       for (int k = 0; k < 4; ++k) {
         add_grad<SP>(s[k], x[k]);
         if (r.weights) add_dir(s[k], (double)r.weights[j], x[k]);
-        if (e) add_curv<ALGO, SP>(s[k], x[k], y[k]);
+        if (e) add_curv<ALGO, SP>(P, s[k], x[k], y[k]);
       }
     }
 #pragma unroll
@@ -165,7 +168,7 @@ __global__ void __launch_bounds__(kThreads)
   const size_t i = (size_t)blockIdx.x * kThreads + threadIdx.x;
   if (i >= at.d) return;
   SumsT<float> s = sums_zero<float>();
-  if (r.grads) add_rows<ALGO, SP, float>(s, r, i, 0, n);
+  if (r.grads) add_rows<ALGO, SP, float>(P, s, r, i, 0, n);
   out[i] = probe_point<ALGO, SP, float>(P, K, s, at, i);
 }
 

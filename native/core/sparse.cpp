@@ -39,7 +39,7 @@ std::string check_csr(const Csr& r, size_t d) {
 // The sums of every coordinate the rows name, entry by entry in row order (the order of the dense
 // path, so both agree), and the coordinates in coords_; slot_ is left all -1 again.
 template <int ALGO, int SP> struct SparseStepper::Gather {
-  static size_t run(SparseStepper& me, size_t d, const Csr& r, bool curv) {
+  static size_t run(const Params& P, SparseStepper& me, size_t d, const Csr& r, bool curv) {
     if (me.slot_.size() != d) me.slot_.assign(d, -1);
     if (me.s1_.size() < r.nnz) me.grow(r.nnz);  // at most one coordinate per entry
     me.coords_.resize(r.nnz);
@@ -63,7 +63,7 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
       }
       entry[k] = u;
       add_grad<SP>(s, r.values[k]);
-      if (curv) add_curv<ALGO, SP>(s, r.values[k], r.shifted[k]);
+      if (curv) add_curv<ALGO, SP>(P, s, r.values[k], r.shifted[k]);
       buf.store((size_t)u, s);
     }
     for (size_t u = 0; u < U; ++u) slot[coords[u]] = -1;
@@ -74,12 +74,12 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
 // The curvature of rows whose gradients the last probe gathered (entry_ names each entry's
 // coordinate), added in row order as Gather adds it.
 template <int ALGO, int SP> struct SparseStepper::Curvature {
-  static size_t run(SparseStepper& me, const Csr& r) {
+  static size_t run(const Params& P, SparseStepper& me, const Csr& r) {
     const SumsBuf buf = me.sums();
     for (size_t k = 0; k < r.nnz; ++k) {
       const size_t u = (size_t)me.entry_[k];
       SumsT<float> s = buf.load<float>(u);
-      add_curv<ALGO, SP>(s, r.values[k], r.shifted[k]);
+      add_curv<ALGO, SP>(P, s, r.values[k], r.shifted[k]);
       buf.store(u, s);
     }
     return me.probed_U_;
@@ -105,8 +105,8 @@ StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_
                               int threads) {
   const bool curv = r.shifted != nullptr && uses_sparsity(P.algo);
   // the rows the probe gathered (the usual probeSparse, updateSparse): only their curvature is new
-  const size_t U = !probed(r)  ? dispatch<Gather>(P.algo, P.sparsity, *this, d, r, curv)
-                   : curv      ? dispatch<Curvature>(P.algo, P.sparsity, *this, r)
+  const size_t U = !probed(r)  ? dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, curv)
+                   : curv      ? dispatch<Curvature>(P.algo, P.sparsity, P, *this, r)
                                : probed_U_;
   probed_U_ = 0;
   const NamedStepFn fn = cpu_kernels(P.algo, P.sparsity).named_step;
@@ -134,7 +134,7 @@ StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_
 }
 
 void SparseStepper::probe(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* out) {
-  const size_t U = dispatch<Gather>(P.algo, P.sparsity, *this, d, r, false);
+  const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, false);
   const NamedProbeFn fn = cpu_kernels(P.algo, P.sparsity).named_probe;
   if (fn && U > 0) fn(P, step_k(r.n, false), sums(), coords_.data(), U, Place{theta, state, d, nullptr}, out);
   // kept for the update that follows with the same rows (probed())

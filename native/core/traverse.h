@@ -15,8 +15,9 @@
 // back with the sums in registers. A data-parallel step runs them apart:
 //   (a) each process adds its local rows into a SumsBuf (add_rows() then store(), or the entry
 //       functions add_grad/add_curv/add_dir): Σ∇ and Σ w∇ in double, Σ∇², Σc, Σc² and the
-//       active-row count m in float. Σc and Σc² need no δ: c is |∇ − ∇'| for vSGD-fd, scaled
-//       by 1/|δ| in (c), and |supplied curvature| for vSGD. Σ w∇ (reweighting) needs the weights
+//       active-row count m in float. Σc and Σc² need no δ: c is curv_sample() (|∇ − ∇'|, or
+//       ∇' − ∇ under 'signed', for vSGD-fd; |supplied curvature| for vSGD), scaled by
+//       curv_scale(δ) in (c). Σ w∇ (reweighting) needs the weights
 //       of eq. 5, which come from the global Gram matrix, before it.
 //   (b) the caller all-reduces the buffers (a sum per field) and the row count n (StepK);
 //   (c) finish() from the reduced sums: δ from the global mean and the state, the curvature
@@ -38,7 +39,9 @@ namespace vsgd {
 template <class F> struct SumsT {
   F m;            // active rows; counted in the sparse modes only (dense rows are all active)
   wide_t<F> s1;   // Σ∇ in double: a mean far smaller than its terms keeps its digits
-  F s2, c1, c2;   // Σ∇², Σc, Σc²: terms of one sign, so float loses nothing to cancellation
+  // Σ∇², Σc, Σc²: terms of one sign, so float loses nothing to cancellation; but for Σc under
+  // 'signed', whose mean may cancel below the size of its terms (as the references allow)
+  F s2, c1, c2;
   wide_t<F> dir;  // with reweighting: Σ_j w_j ∇_j
 };
 template <class F> VSGD_HD SumsT<F> sums_zero() {
@@ -56,8 +59,8 @@ template <int SP, class F> VSGD_HD void add_grad(SumsT<F>& s, F x) {
 }
 // One curvature entry: x the gradient, e the shifted gradient (vSGD-fd) or the curvature (vSGD).
 // An inactive row's e is ignored whatever it holds.
-template <int ALGO, int SP, class F> VSGD_HD void add_curv(SumsT<F>& s, F x, F e) {
-  F c = ALGO == kVsgdFd ? vabs(x - e) : vabs(e);
+template <int ALGO, int SP, class F> VSGD_HD void add_curv(const Params& P, SumsT<F>& s, F x, F e) {
+  F c = curv_sample<ALGO>(P, x, e);
   if (!all_active(SP)) c = x != 0.0f ? c : bc<F>(0);
   s.c1 = s.c1 + c;
   if (ALGO == kVsgdFd) s.c2 = s.c2 + c * c;
@@ -75,7 +78,8 @@ struct DenseRows {
 };
 
 // Rows j0 .. j1-1 of the coordinate(s) at i into s, in row order.
-template <int ALGO, int SP, class F> VSGD_HD void add_rows(SumsT<F>& s, const DenseRows& r, size_t i, int j0, int j1) {
+template <int ALGO, int SP, class F>
+VSGD_HD void add_rows(const Params& P, SumsT<F>& s, const DenseRows& r, size_t i, int j0, int j1) {
   const float* g = r.grads + i;
   const float* e = uses_sparsity(ALGO) && r.extra ? r.extra + i : nullptr;
   if (r.weights) {  // reweighting: the direction too (rare; a plain loop)
@@ -83,13 +87,13 @@ template <int ALGO, int SP, class F> VSGD_HD void add_rows(SumsT<F>& s, const De
       const F x = lane_load<F>(g + (size_t)j * r.d);
       add_grad<SP>(s, x);
       add_dir(s, (double)r.weights[j], x);
-      if (e) add_curv<ALGO, SP>(s, x, lane_load<F>(e + (size_t)j * r.d));
+      if (e) add_curv<ALGO, SP>(P, s, x, lane_load<F>(e + (size_t)j * r.d));
     }
   } else if (e) {
     for (int j = j0; j < j1; ++j) {
       const F x = lane_load<F>(g + (size_t)j * r.d);
       add_grad<SP>(s, x);
-      add_curv<ALGO, SP>(s, x, lane_load<F>(e + (size_t)j * r.d));
+      add_curv<ALGO, SP>(P, s, x, lane_load<F>(e + (size_t)j * r.d));
     }
   } else {
     for (int j = j0; j < j1; ++j) add_grad<SP>(s, lane_load<F>(g + (size_t)j * r.d));
@@ -159,6 +163,7 @@ template <int NO = -1> struct PlaceT {
   template <class F> VSGD_HD void set_theta(size_t i, F v) const { lane_store(theta + i, v); }
   VSGD_HD bool wants_probe() const { return probe_out != nullptr; }
   template <class F> VSGD_HD void set_probe(size_t i, F v) const { lane_store(probe_out + i, v); }
+  template <class F> VSGD_HD ulanes_t<F> index(size_t i) const { return Lanes<F>::index(i); }  // coordinates' indices
 };
 using Place = PlaceT<>;
 
@@ -182,9 +187,9 @@ template <int SP, class F> VSGD_HD MeanT<SP, F> grad_mean(const StepK& K, const 
   return r;
 }
 
-// The batch as apply() reads it. g and tau: the coordinate's state (for δ).
+// The batch as apply() reads it. c: the coordinate's state, idx: its index (for δ).
 template <int ALGO, int SP, bool BOOT, class F>
-VSGD_HD BatchT<F> batch(const Params& P, const StepK& K, const SumsT<F>& s, F g, F tau) {
+VSGD_HD BatchT<F> batch(const Params& P, const StepK& K, const SumsT<F>& s, const CoordT<F>& c, ulanes_t<F> idx) {
   const MeanT<SP, F> mn = grad_mean<SP>(K, s);
   BatchT<F> b;
   b.m = mn.m, b.g1 = mn.g1, b.g2 = s.s2 * mn.inv_f;
@@ -196,7 +201,7 @@ VSGD_HD BatchT<F> batch(const Params& P, const StepK& K, const SumsT<F>& s, F g,
     b.bad = b.bad | vnot<mask_t<F>>(visfinite(s.c1));
     F k = mn.inv_f;
     if (ALGO == kVsgdFd) {
-      const F id = 1.0f / vabs(probe_offset<BOOT>(g, tau, mn.m, mn.g1, P.eps));
+      const F id = curv_scale(P, probe_offset<BOOT>(P, ProbeIn<F>{c.g, c.v, c.tau, mn.m, mn.g1, b.g2, idx}));
       k = id * mn.inv_f;
       b.c2 = s.c2 * (k * id);
     }
@@ -211,7 +216,8 @@ template <int ALGO, int SP, bool BOOT, class F, class At>
 VSGD_HD Outcome<mask_t<F>> finish_as(const Params& P, const StepK& K, const SumsT<F>& s, At& at, size_t i, CoordT<F> c) {
   constexpr Layout L = layout(ALGO, SP);
   F th = at.template get_theta<F>(i);
-  const BatchT<F> b = batch<ALGO, SP, BOOT>(P, K, s, c.g, c.tau);
+  const ulanes_t<F> idx = at.template index<F>(i);
+  const BatchT<F> b = batch<ALGO, SP, BOOT>(P, K, s, c, idx);
   const Outcome<mask_t<F>> o = apply<ALGO, SP, BOOT>(P, c, th, b, K.n, K.curv);
   at.template set<L.g>(i, c.g);
   at.template set<L.v>(i, c.v);
@@ -222,7 +228,8 @@ VSGD_HD Outcome<mask_t<F>> finish_as(const Params& P, const StepK& K, const Sums
   at.template set<L.p>(i, c.p);
   at.set_theta(i, th);
   // a coordinate that bootstraps after this step was bootstrapping before it (BOOT)
-  if (needs_offset(ALGO) && at.wants_probe()) at.set_probe(i, th + probe_offset<BOOT>(c.g, c.tau, F{}, F{}, P.eps));
+  if (needs_offset(ALGO) && at.wants_probe())
+    at.set_probe(i, th + probe_offset<BOOT>(P, ProbeIn<F>{c.g, c.v, c.tau, F{}, F{}, F{}, idx}));
   return o;
 }
 
@@ -244,8 +251,11 @@ template <int ALGO, int SP, class F, class At>
 VSGD_HD F probe_point(const Params& P, const StepK& K, const SumsT<F>& s, const At& at, size_t i) {
   constexpr Layout L = layout(ALGO, SP);
   const MeanT<SP, F> mn = grad_mean<SP>(K, s);
-  return at.template get_theta<F>(i) +
-         probe_offset(at.template get<L.g, F>(i), at.template get<L.tau, F>(i), mn.m, mn.g1, P.eps);
+  // v only where the probe reads it ('signed'): the paper's probe pass streams g and tau alone
+  const F v = P.variant == kSigned ? at.template get<L.v, F>(i) : F{};
+  const ProbeIn<F> in{at.template get<L.g, F>(i), v, at.template get<L.tau, F>(i),
+                      mn.m, mn.g1, s.s2 * mn.inv_f, at.template index<F>(i)};
+  return at.template get_theta<F>(i) + probe_offset(P, in);
 }
 
 // ---- (d) Reading the state: eta where the pass does not store it (stores_eta), from the state
@@ -255,7 +265,7 @@ template <int ALGO, int SP, class F> VSGD_HD void derive_eta(const Params& P, fl
   constexpr Layout L = layout(ALGO, SP);
   if constexpr (L.eta >= 0) {
     const F g = field<L.g, F>(state, d, i), tau = field<L.tau, F>(state, d, i);
-    const F eta = rate<ALGO>(P, g * g, field<L.v, F>(state, d, i), field<L.h, F>(state, d, i), field<L.vh, F>(state, d, i),
+    const F eta = rate<ALGO>(P, g, field<L.v, F>(state, d, i), field<L.h, F>(state, d, i), field<L.vh, F>(state, d, i), tau,
                              eff_rows<SP>(P, n, F{}, field<L.p, F>(state, d, i)));
     put<L.eta>(state, d, i, tau > 0.0f ? eta : F{});
   }

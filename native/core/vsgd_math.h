@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #if defined(__CUDACC__)
 #define VSGD_HD __host__ __device__ __forceinline__
@@ -66,7 +67,8 @@ VSGD_HD constexpr Layout layout(int algo, int sparsity) {
 VSGD_HD constexpr bool uses_sparsity(int algo) { return algo == kVsgdFd || algo == kVsgd; }
 
 // Whether a step stores eta. eta is the rate a coordinate's statistics give (0 while it
-// bootstraps), a function of g, v, h, vh (and p) and of its last update's effective row count ne.
+// bootstraps), a function of g, v, h, vh (tau under 'signed', p under 'global') and of its last
+// update's effective row count ne.
 // Where ne is the same for every coordinate (dense rows: n; 'global': from p and n) eta is derived
 // from the state when the state is read (derive_eta, traverse.h) and the pass neither loads nor
 // stores it. With 'instance' sparsity ne is each coordinate's own count of active rows, and with
@@ -85,13 +87,15 @@ VSGD_HD void set_time(Params& P, double t) {
 // ---- Lanes. The math below is written once, as templates over a lane type F: `float` (one
 // coordinate: the CUDA kernel, the sparse rows, the CPU's tails) or an 8-lane float vector (the
 // CPU's SIMD loop, cpu_simd.h). A lane type brings arithmetic, comparisons giving its mask type,
-// the free functions vsqrt, vabs, vmax, vmin, visfinite, vnot, and a wide type W of the same
-// lanes in double (for the one sum that must keep its digits, traverse.h). Uniform choices
+// the free functions vsqrt, vabs, vmax, vmin, visfinite, vnot, a wide type W of the same lanes in
+// double (for the one sum that must keep its digits, traverse.h), and an unsigned integer type U
+// of the same lanes (the 'signed' probe's random signs). Uniform choices
 // (algorithm, options) stay plain `if`s and `?:` on scalars; per-lane choices are selects, never
 // branches.
 template <class F> struct Lanes;
 template <class F> using mask_t = typename Lanes<F>::M;
 template <class F> using wide_t = typename Lanes<F>::W;
+template <class F> using ulanes_t = typename Lanes<F>::U;
 
 VSGD_HD bool finite(float x) {
 #if defined(__CUDA_ARCH__)
@@ -104,6 +108,7 @@ VSGD_HD bool finite(float x) {
 template <> struct Lanes<float> {
   using M = bool;
   using W = double;
+  using U = uint32_t;
   static VSGD_HD float sqrt(float x) { return sqrtf(x); }
   static VSGD_HD float abs(float x) { return fabsf(x); }
   // b is never NaN where these are used, and then fmaxf(a, b) == (a > b ? a : b), as the vector
@@ -123,6 +128,17 @@ template <> struct Lanes<float> {
   }
   static VSGD_HD double widen(float x) { return (double)x; }
   static VSGD_HD float narrow(double x) { return (float)x; }
+  static VSGD_HD uint32_t ubits(float x) {
+#if defined(__CUDA_ARCH__)
+    return __float_as_uint(x);
+#else
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+#endif
+  }
+  static VSGD_HD uint32_t index(size_t i) { return (uint32_t)i; }  // coordinates i, i+1, ... of the lanes
+  static VSGD_HD float sign(uint32_t top) { return top ? -1.0f : 1.0f; }
 };
 template <class F> VSGD_HD F vsqrt(F x) { return Lanes<F>::sqrt(x); }
 template <class F> VSGD_HD F vabs(F x) { return Lanes<F>::abs(x); }
@@ -162,8 +178,9 @@ template <class F> struct BatchT {
 // (NaN is non-zero, so it is active and then refused).
 VSGD_HD constexpr bool all_active(int sparsity) { return sparsity == kDense; }
 
-// Probe offset δ: the mean gradient (while bootstrapping, over the samples seen so far and
-// this step's active rows), kept at least eps away from zero so the finite difference is defined.
+// Probe offset δ of the paper: the mean gradient (while bootstrapping, over the samples seen so
+// far and this step's active rows), kept at least eps away from zero so the finite difference is
+// defined.
 // BOOT false: the caller knows that no lane bootstraps (tau > 0), and the code for it is left out.
 template <bool BOOT = true, class F> VSGD_HD F probe_offset(F g, F tau, F m, F g1, float eps) {
   const mask_t<F> boot = tau <= 0.0f;
@@ -174,6 +191,56 @@ template <bool BOOT = true, class F> VSGD_HD F probe_offset(F g, F tau, F m, F g
   }
   delta = visfinite(delta) ? delta : bc<F>(eps);  // bad inputs: the update skips this coordinate anyway
   return vabs(delta) < eps ? (delta < 0.0f ? bc<F>(-eps) : bc<F>(eps)) : delta;
+}
+
+// The random sign z_i of the 'signed' probe: a hash of the coordinate's index and of the float bits
+// of its g and v. It changes whenever the coordinate's statistics do, and the probe and the update
+// that follows it read the same state, so both see the same sign on every backend, dense or
+// sparse rows alike (a coordinate that no row touches keeps its sign, as it keeps its state).
+// idx: the lanes' coordinate indices (Lanes<F>::index for consecutive ones).
+template <class F> VSGD_HD F probe_sign(ulanes_t<F> idx, F g, F v) {
+  using U = ulanes_t<F>;
+  U h = (idx * 0x9e3779b1u) ^ Lanes<F>::ubits(g) ^ (Lanes<F>::ubits(v) * 0x85ebca77u);
+  h ^= h >> 15;
+  h *= 0x2c1b3c6du;
+  h ^= h >> 12;
+  h *= 0x297a2d39u;
+  h ^= h >> 15;
+  return Lanes<F>::sign(h >> 31);
+}
+
+// What a probe offset is formed from: the coordinate's g, v, tau, its index, and this step's active
+// rows (their count and their means of ∇ and ∇²; zeros when there are none or after bootstrap).
+template <class F> struct ProbeIn {
+  F g, v, tau, m, g1, g2;
+  ulanes_t<F> idx;
+};
+
+// The probe offset of either variant. 'signed': z_i·max(sqrt(v), eps), v the mean of ∇² (while
+// bootstrapping over the samples seen so far and this step's active rows). BOOT as above.
+template <bool BOOT = true, class F> VSGD_HD F probe_offset(const Params& P, const ProbeIn<F>& a) {
+  if (P.variant != kSigned) return probe_offset<BOOT>(a.g, a.tau, a.m, a.g1, P.eps);
+  const mask_t<F> boot = a.tau <= 0.0f;
+  F sq = a.v;
+  if (BOOT && any_lane(boot)) {
+    const F seen = boot ? -a.tau : bc<F>(0), total = seen + a.m;
+    sq = boot ? wmean(a.v, seen, a.g2, total > 0.0f ? a.m : bc<F>(1)) : a.v;
+  }
+  F size = vsqrt(vmax(sq, bc<F>(0)));
+  size = visfinite(size) & (size >= P.eps) ? size : bc<F>(P.eps);
+  return probe_sign<F>(a.idx, a.g, a.v) * size;
+}
+
+// What multiplies a curvature sample (curv_sample) to make it one of ∇'s change per unit of θ's:
+// 1/|δ| for the paper's |∇' − ∇|/|δ|, 1/δ for the signed (∇' − ∇)/δ.
+template <class F> VSGD_HD F curv_scale(const Params& P, F delta) {
+  return P.variant == kSigned ? 1.0f / delta : 1.0f / vabs(delta);
+}
+// One row's curvature sample before that scale: |∇ − ∇'| (vSGD-fd, the paper), ∇' − ∇ (vSGD-fd,
+// 'signed'), or |the supplied curvature| (vSGD). x: ∇, e: ∇' or the curvature.
+template <int ALGO, class F> VSGD_HD F curv_sample(const Params& P, F x, F e) {
+  if (ALGO != kVsgdFd) return vabs(e);
+  return P.variant == kSigned ? e - x : vabs(x - e);
 }
 
 template <class M> struct Outcome {
@@ -211,8 +278,23 @@ template <class F> VSGD_HD F rate_base(const Params& P, F g2, F v, F ne) { retur
 template <int ALGO, class F> VSGD_HD F rate_of(const Params& P, F base, F h, F vh) {
   return ALGO == kVsgdFd ? (h + P.eps) / (vh + P.eps) * base : base / (h + P.eps);
 }
-template <int ALGO, class F> VSGD_HD F rate(const Params& P, F g2, F v, F h, F vh, F ne) {
-  return rate_of<ALGO>(P, rate_base(P, g2, v, ne), h, vh);
+// The 'signed' rate. The paper's rate is ne g² / (h (v − g²) + h ne g²): the curvature h weighs
+// the gradient noise v − g² and the mean gradient alike. With signed samples c the two get their
+// own: the noise, spread over directions, sees the curvature's mean |h| (the off-diagonal terms of
+// the random-sign probe cancel in it), plus half its standard error over the τ·ne samples of the
+// memory; the mean gradient, a step of all coordinates together, sees their rms sqrt(vh), which
+// keeps the off-diagonal terms. In one dimension, with steady curvature, it is the paper's vSGD
+// rate.
+template <class F> VSGD_HD F signed_rate(F g, F v, F h, F vh, F tau, F ne, float eps) {
+  const F g2 = g * g;
+  const F noise_h = vabs(h) + 0.5f * vsqrt(vmax(vh - h * h, bc<F>(0)) / (tau * ne));
+  return ne * g2 / ((noise_h + eps) * (vmax(v - g2, bc<F>(0)) + eps) + (vsqrt(vh) + eps) * ne * g2);
+}
+VSGD_HD bool signed_rate_of(int algo, const Params& P) { return algo == kVsgdFd && P.variant == kSigned; }
+// The rate of either variant from a coordinate's statistics, its memory tau and ne.
+template <int ALGO, class F> VSGD_HD F rate(const Params& P, F g, F v, F h, F vh, F tau, F ne) {
+  if (signed_rate_of(ALGO, P)) return signed_rate<F>(g, v, h, vh, tau, ne, P.eps);
+  return rate_of<ALGO>(P, rate_base(P, g * g, v, ne), h, vh);
 }
 
 // vSGD-fd and vSGD: one step of one coordinate. `curv` says whether curvature rows came.
@@ -249,12 +331,13 @@ VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, c
   const F rp = global ? (1.0f - r) * s.p + r * (a.m / n) : s.p;
   const F ne = eff_rows<SP>(P, n, a.m, rp);
   const F g2 = rg * rg, ratio = g2 / (rv + eps);
-  // with one dense row (ne = 1) the rate's base is the ratio, bit for bit
-  const bool one = SP == kDense && !P.reweight && n == 1.0f;
-  const F eta = rate_of<ALGO>(P, one ? ratio : rate_base(P, g2, rv, ne), rh, rvh);
   // in [0, 1] exactly (v >= g^2); clamped because rounding may break that when the variance
   // is below float precision, and tau < 1 would make r > 1 and the averages extrapolate
   const F rtau = vmax(1.0f - ratio, bc<F>(0)) * tau + 1.0f;
+  // with one dense row (ne = 1) the paper's rate's base is the ratio, bit for bit
+  const bool one = SP == kDense && !P.reweight && n == 1.0f;
+  const F eta = signed_rate_of(ALGO, P) ? signed_rate<F>(rg, rv, rh, rvh, rtau, ne, eps)
+                                        : rate_of<ALGO>(P, one ? ratio : rate_base(P, g2, rv, ne), rh, rvh);
   // the step is Σ∇/ne = mean·(m/ne), where m/ne is exactly 1 unless 'global' (dense: m = ne = n;
   // 'instance': ne = m, and m = 0 leaves the coordinate untouched)
   const F rth = theta - eta * (P.reweight ? a.dir : global ? gb * (a.m / ne) : gb);
@@ -275,7 +358,7 @@ VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, c
     t.tau = boot ? (done ? total : -total) : t.tau;
     if (global) t.p = boot ? s.p + (a.m / n - s.p) * (a.m / total) : t.p;
     // eta: 0 while bootstrapping, then the rate the statistics give (as derive_eta reads it)
-    const F eta_done = rate<ALGO>(P, t.g * t.g, t.v, t.h, t.vh, eff_rows<SP>(P, n, a.m, t.p));
+    const F eta_done = rate<ALGO>(P, t.g, t.v, t.h, t.vh, t.tau, eff_rows<SP>(P, n, a.m, t.p));
     t.eta = boot ? (done ? eta_done : bc<F>(0)) : t.eta;
   }
   const F th = boot ? theta : rth;
