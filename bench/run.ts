@@ -132,6 +132,7 @@ async function main(): Promise<void> {
     if (d === KEY) {
       for (const n of [1, 10].filter((n) => n <= nmax)) record(tsLoop(d, n, grads, shifted, b));
       record(fdStep(d, 10, grads, shifted, 'every4', 0, b));
+      for (const n of [1, 10]) record(fdStep(d, n, grads, shifted, 'signed', 0, b));
       // instance sparsity on rows where 90% of the entries are zero
       fillRows(grads, d, 1, 0.1);
       fillRows(shifted, d, 2, 0.1);
