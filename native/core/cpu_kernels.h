@@ -45,7 +45,17 @@ struct Dense {
   // would make the compiler reload every option after every store. eta is left alone where a
   // read of the state derives it.
   static StepStats run(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
-    const Params P = P0;
+    if constexpr (ALGO == kVsgdFd) {
+      if (P0.variant == kSigned) return run_as<kSigned>(P0, K0, a, i0, i1, T);
+    }
+    return run_as<kPaper>(P0, K0, a, i0, i1, T);
+  }
+  // vSGD-fd's variant a constant of the pass, so that its choices fold away as the algorithm's do
+  // (the other algorithms ignore it)
+  template <int VAR>
+  static StepStats run_as(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
+    Params P = P0;
+    P.variant = VAR;
     const StepK K = K0;
     if (stores_eta(P) || T.eta_in_pass) return pass(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, a.probe_out});
     return pass(P, K, a, i0, i1, T, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});

@@ -173,17 +173,48 @@ inline double ref_rate(const Opt& o, const Cell& t, double ne) {
 // eta: the rate of the step where the update stores it ('instance' sparsity, reweighting), else
 // (as a read of the state derives it, docs/algorithm.md) the rate the new statistics give with
 // this update's ne, 0 while bootstrapping, whether or not this update changed the coordinate.
+// The 'signed' rate takes sqrt(max(vh - h^2, 0)), which the allowances sh and svh of h and vh move
+// by far more than their relative size where vh is close to h^2 (steady curvature): eta's
+// relative allowance bounded from them directly (|sqrt(a) - sqrt(b)| <= min(sqrt(|a-b|),
+// |a-b|/sqrt(a))), ne the effective row count.
+inline double ref_signed_rate_rel(const Opt& o, const Cell& t, double ne, double sh, double svh) {
+  const auto dsqrt = [](double a, double da) { return a > 0 ? std::min(std::sqrt(da), da / std::sqrt(a)) : std::sqrt(da); };
+  const double eps = o.eps, g2 = t.g * t.g, tn = t.tau * ne, a = std::max(t.v - g2, 0.0) + eps;
+  const double x = std::max(t.vh - t.h * t.h, 0.0), dx = svh + 2 * std::fabs(t.h) * sh + sh * sh;
+  const double noise = std::fabs(t.h) + 0.5 * std::sqrt(x / tn), dnoise = sh + 0.5 * dsqrt(x, dx) / std::sqrt(tn);
+  const double D = (noise + eps) * a + (std::sqrt(std::max(t.vh, 0.0)) + eps) * ne * g2;
+  const double dD = dnoise * a + dsqrt(std::max(t.vh, 0.0), svh) * ne * g2;
+  return dD < D ? dD / (D - dD) : 1.0;
+}
+
+// vSGD-fd / vSGD, one coordinate. `flip` inverts the outlier decision; `*ambiguous` says the
+// decision lies within float rounding of its threshold, so either outcome is acceptable.
+// With reweighting (rw not null, dense rows): the rate uses rw->neff, the step rw->dir[i].
+// eta: the rate of the step where the update stores it ('instance' sparsity, reweighting), else
+// (as a read of the state derives it, docs/algorithm.md) the rate the new statistics give with
+// this update's ne, 0 while bootstrapping, whether or not this update changed the coordinate.
 inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double* x, const double* e, int n, bool flip,
                        bool* ambiguous, const RefReweight* rw = nullptr, size_t i = 0) {
   RefOut out = ref_vsgd_step(o, in, theta, x, e, n, flip, ambiguous, rw, i);
-  if (o.sparsity == vsgd::kInstance || rw) return out;
   Cell& t = out.s;
-  if (t.tau <= 0) return t.eta = 0, out.slack[kEta] = 0, out;
-  t.eta = ref_rate(o, t, o.sparsity == vsgd::kGlobal ? std::min(std::max(n * t.p, 1.0), (double)n) : n);
-  // the allowances of the fields it is made of, relatively (g enters squared)
-  const double rel = (t.g != 0 ? std::min(2 * out.slack[kG] / std::fabs(t.g), 1.0) : 0.0) +
-                     out.slack[kH] / (std::fabs(t.h) + o.eps) + out.slack[kVH] / (std::fabs(t.vh) + o.eps);
-  out.slack[kEta] = std::max(out.slack[kEta], rel * std::fabs(t.eta));
+  double ne = n;  // as the step forms it
+  if (rw) ne = (float)rw->neff;
+  if (o.sparsity == vsgd::kInstance) {
+    ne = 0;
+    for (int j = 0; j < n; ++j) ne += ref_active(o, x[j]) ? 1 : 0;
+  }
+  if (o.sparsity == vsgd::kGlobal) ne = std::min(std::max(n * t.p, 1.0), (double)n);
+  const bool derived = o.sparsity != vsgd::kInstance && !rw;
+  if (derived) {
+    if (t.tau <= 0) return t.eta = 0, out.slack[kEta] = 0, out;
+    t.eta = ref_rate(o, t, ne);
+    // the allowances of the fields it is made of, relatively (g enters squared)
+    const double rel = (t.g != 0 ? std::min(2 * out.slack[kG] / std::fabs(t.g), 1.0) : 0.0) +
+                       out.slack[kH] / (std::fabs(t.h) + o.eps) + out.slack[kVH] / (std::fabs(t.vh) + o.eps);
+    out.slack[kEta] = std::max(out.slack[kEta], rel * std::fabs(t.eta));
+  }
+  if (o.algo == vsgd::kVsgdFd && o.variant == vsgd::kSigned && t.tau > 0 && ne > 0)
+    out.slack[kEta] += ref_signed_rate_rel(o, t, ne, out.slack[kH], out.slack[kVH]) * std::fabs(t.eta);
   return out;
 }
 
