@@ -208,7 +208,7 @@ const doc = [
   '',
   `Command: \`npm run bench:sparse${quick ? ' -- --quick' : ''}\` (bench/sparse.ts), ${m.date}, ${(performance.now() - start) / 1000 | 0} s.`,
   `Machine: ${m.cpu}, ${m.memGiB} GiB, ${m.os}, Node ${m.node}; addon ${m.addon}, ${m.build}; threads ${threads}.`,
-  `Other processes kept ${(busy * 100).toFixed(0)}% of all CPUs busy meanwhile. Median per step (min–max over repeats).`,
+  `Other processes kept ${(busy * 100).toFixed(0)}% of all CPUs busy meanwhile. Median per step (min–max over repeats). vSGD-fd runs its default variant, 'signed'.`,
   '',
   '### Targets', '', 'Ratios of medians measured side by side in this run.', '', '| target | measured | |', '|---|---|---|',
   ...targets,
