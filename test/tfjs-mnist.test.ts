@@ -88,17 +88,17 @@ test.serial('bad combinations are refused with a message', (t) => {
 test.serial('the study keeps each finished run and does not repeat it', async (t) => {
   const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-study-'));
   t.teardown(() => fs.rmSync(cache, { recursive: true, force: true }));
-  const o = { ...TFJS_STUDY, epochs: 1, batchSize: 64, train: 256, test: 50, adam: [1e-3], momentum: [0.03] };
+  const o = { ...TFJS_STUDY, epochs: 1, batchSize: 64, train: 256, test: 50, adam: [1e-3], momentum: [0.03], microbatches: [2] };
   const first = await tfjsStudy(o, cache);
-  t.deepEqual(first.runs.map((r) => [r.options.algorithm, r.options.lr]), [['vsgdfd', null], ['adam', 0.001], ['momentum', 0.03]]);
+  t.deepEqual(first.runs.map((r) => [r.options.algorithm, r.options.lr, r.options.microbatches]), [['vsgdfd', null, undefined], ['vsgdfd', null, 2], ['adam', 0.001, undefined], ['momentum', 0.03, undefined]]);
   const files = fs.readdirSync(cache);
-  t.is(files.length, 3);
+  t.is(files.length, 4);
   // a finished run is read back, not trained again
   const file = path.join(cache, files.find((f) => f.startsWith('adam')) as string);
   fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), accuracy: 0.123 }));
   const stages: string[] = [];
   const again = await tfjsStudy(o, cache, (_d, _t, stage) => stages.push(stage));
-  t.is(again.runs[1].accuracy, 0.123);
+  t.is(again.runs[2].accuracy, 0.123);
   t.true(stages.some((s) => s.endsWith('done before')));
   t.deepEqual(studyPng(again).subarray(1, 4).toString(), 'PNG');
 });

@@ -19,13 +19,15 @@ export interface TfStudyOptions {
   backend: TfBackend;
   adam: number[];
   momentum: number[];
+  /** vSGD-fd's runs besides its defaults: each batch's gradient as k rows (slices) */
+  microbatches: number[];
   train?: number;
   test?: number;
 }
 
 export const TFJS_STUDY: TfStudyOptions = {
   epochs: 5, batchSize: 128, seed: 1, model: 'mlp', backend: 'wasm',
-  adam: [3e-4, 1e-3, 3e-3, 1e-2], momentum: [0.01, 0.03, 0.1, 0.3],
+  adam: [3e-4, 1e-3, 3e-3, 1e-2], momentum: [0.01, 0.03, 0.1, 0.3], microbatches: [8],
 };
 
 export interface TfStudyResult { options: TfStudyOptions; runs: TfRunResult[] }
@@ -34,6 +36,7 @@ export function studyRuns(o: TfStudyOptions): TfRunOptions[] {
   const common = { epochs: o.epochs, batchSize: o.batchSize, seed: o.seed, model: o.model, backend: o.backend, train: o.train, test: o.test };
   return [
     { ...common, algorithm: 'vsgdfd' as const },
+    ...o.microbatches.map((k) => ({ ...common, algorithm: 'vsgdfd' as const, microbatches: k })),
     ...o.adam.map((lr) => ({ ...common, algorithm: 'adam' as const, lr })),
     ...o.momentum.map((lr) => ({ ...common, algorithm: 'momentum' as const, lr })),
   ];
@@ -85,9 +88,11 @@ const COLORS: Record<TfAlgo, string> = { vsgdfd: '#d62728', adam: '#1f77b4', mom
 /** Held-out log-loss and accuracy against epochs: vSGD-fd, Adam at its default rate, and the best rate of each baseline. */
 export function studyPng(r: TfStudyResult): Buffer {
   const { canvas, ctx } = figureCanvas(900, 430);
-  const v = best(r, 'vsgdfd');
+  const v = r.runs.find((x) => x.options.algorithm === 'vsgdfd' && !x.options.microbatches) as TfRunResult;
+  const mb = r.runs.find((x) => x.options.algorithm === 'vsgdfd' && x.options.microbatches);
   const adamDefault = r.runs.find((x) => x.options.algorithm === 'adam' && x.options.lr === DEFAULT_LR.adam);
   const shown: { run: TfRunResult; label: string; color: string; dash?: number[] }[] = [{ run: v, label: 'vSGD-fd (defaults)', color: COLORS.vsgdfd }];
+  if (mb) shown.push({ run: mb, label: `vSGD-fd, ${mb.options.microbatches} microbatches`, color: COLORS.vsgdfd, dash: [6, 4] });
   const ba = best(r, 'adam'), bm = best(r, 'momentum');
   if (adamDefault) shown.push({ run: adamDefault, label: `tfjs Adam (default η = ${DEFAULT_LR.adam}${ba === adamDefault ? ', the best' : ''})`, color: COLORS.adam, dash: [6, 4] });
   if (ba !== adamDefault) shown.push({ run: ba, label: `tfjs Adam (best η = ${ba.options.lr})`, color: COLORS.adam });
@@ -178,7 +183,8 @@ export function studyTable(r: TfStudyResult): string {
     const a = x.options.algorithm;
     const accs = x.epochs.map((e) => (100 * e.accuracy).toFixed(2)).join(' ');
     const step = `${(x.step.evaluate + x.step.probeEvaluate).toFixed(1)} / ${x.step.optimizer.toFixed(2)}`;
-    lines.push(`| ${NAMES[a]} | ${x.options.lr ?? '–'} | ${accs} | ${x.logLoss.toFixed(4)} | ${(x.seconds / x.epochs.length).toFixed(1)} | ${step} |`);
+    const name = x.options.microbatches ? `${NAMES[a]}, ${x.options.microbatches} microbatches` : NAMES[a];
+    lines.push(`| ${name} | ${x.options.lr ?? '–'} | ${accs} | ${x.logLoss.toFixed(4)} | ${(x.seconds / x.epochs.length).toFixed(1)} | ${step} |`);
   }
   return lines.join('\n');
 }
