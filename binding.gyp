@@ -10,7 +10,8 @@
       "target_name": "vsgd",
       "sources": [
         "native/addon/module.cpp", "native/addon/engine.cpp", "native/addon/rows.cpp",
-        "native/addon/worker.cpp", "native/addon/args.cpp", "native/core/cpu.cpp", "native/core/cpu_generic.cpp",
+        "native/addon/phases.cpp", "native/addon/worker.cpp", "native/addon/args.cpp", "native/core/cpu.cpp",
+        "native/core/cpu_generic.cpp",
         "native/core/sparse.cpp", "native/core/accumulate.cpp", "native/core/triad.cpp", "native/core/cuda_stub.cpp",
         "native/core/checkpoint.cpp", "native/core/mirror.cpp", "native/addon/checkpoint.cpp"
       ],

@@ -14,6 +14,7 @@ import { comparisonPng, type Rule, SPAM_ALGOS, type SpamAlgo, STUDY, study, swee
 import { optional } from './optional';
 import { MNIST_ALGOS } from './experiments/mnist';
 import { type MnistFlags, mnistCommand } from './experiments/mnist-cli';
+import { launched, mpiStatus } from './mpi';
 import { LOSSES, type LossName } from './problems/elementary';
 import { loadSpam } from './problems/spam';
 
@@ -190,6 +191,7 @@ const NAMES: Record<SpamAlgo, string> = { vsgdfd: 'vSGD-fd', sgd: 'SGD', adagrad
 // `train mnist --tfjs`: a TensorFlow.js model (lib/experiments/tfjs-study.ts, which loads tfjs).
 async function trainTfjs(f: TrainFlags, cmd: Command): Promise<void> {
   const given = (name: string) => cmd.getOptionValueSource(name) !== 'default';
+  if (launched()) throw new Error('train mnist --tfjs runs in one process; start it without mpirun (the native model, without --tfjs, takes its ranks)');
   optional('@tensorflow/tfjs', 'train mnist --tfjs');
   if (f.study) canvasModule(); // the figure needs it: say so before the runs
   const { tfjsCommand } = await import('./experiments/tfjs-study');
@@ -203,7 +205,11 @@ async function trainTfjs(f: TrainFlags, cmd: Command): Promise<void> {
 async function trainSpam(flags: TrainFlags): Promise<void> {
   if (!(SPAM_ALGOS as readonly string[]).includes(flags.algorithm)) throw new Error(`spam takes --algorithm ${SPAM_ALGOS.join(', ')}, not ${flags.algorithm}`);
   const f = { ...flags, sparsity: flags.sparsity ?? 'instance', minibatch: flags.minibatch ?? 1, out: flags.out ?? 'report/spam' };
-  await interruptible('train', f.progress ?? true, 'train: interrupted', async (progress, signal) => {
+  // started by mpirun: one rank of a data-parallel job (docs/distributed.md); rank 0 prints
+  const mpi = launched() ? mpiStatus() : null;
+  const speaks = !mpi || mpi.rank === 0;
+  await interruptible('train', (f.progress ?? true) && speaks, 'train: interrupted', async (progress, signal) => {
+    if (mpi && f.study) throw new Error('train spam --study runs in one process; start it without mpirun');
     const loadStart = performance.now();
     // the study's baselines take dense rows, hence its smaller default hash
     const data = loadSpam({ bits: f.bits ?? (f.study ? 14 : 18), counts: f.counts });
@@ -211,7 +217,7 @@ async function trainSpam(flags: TrainFlags): Promise<void> {
     if (f.study) return await spamStudy(f, data, progress, signal);
     const algo = f.algorithm;
     const vsgd = { sparsity: f.sparsity, probe: f.probe, diagnose: true, vsgd: { ...(f.bootstrap ? { bootstrap: f.bootstrap } : {}), ...(f.variant ? { variant: f.variant } : {}) } };
-    const run = { algorithm: algo, minibatch: f.minibatch, epochs: f.epochs, seed: f.seed, ...(algo === 'vsgdfd' ? vsgd : { lr: f.lr }) };
+    const run = { algorithm: algo, minibatch: f.minibatch, epochs: f.epochs, seed: f.seed, ...(mpi ? { comm: 'mpi' as const } : {}), ...(algo === 'vsgdfd' ? vsgd : { lr: f.lr }) };
     progress.start(1);
     const r = await train(data, run, (done, total) => progress.update(done / total, `epoch ${Math.min(f.epochs, Math.floor((done / total) * f.epochs) + 1)}/${f.epochs}`), signal);
     progress.stop();
@@ -219,13 +225,14 @@ async function trainSpam(flags: TrainFlags): Promise<void> {
       problem: 'spam', algorithm: algo, ...(algo === 'vsgdfd' ? { variant: f.variant ?? 'signed', sparsity: f.sparsity, bootstrap: f.bootstrap ?? 10, probe: f.probe } : { lr: f.lr ?? null }), minibatch: f.minibatch, epochs: f.epochs,
       bits: data.bits, d: data.d, counts: f.counts, seed: f.seed, train: data.train.labels.length, test: data.test.labels.length,
       nnzPerRow: data.train.indices.length / data.train.labels.length,
-      accuracy: r.accuracy, logLoss: r.logLoss, seconds: r.seconds, loadSeconds, samples: r.samples, steps: r.steps,
+      ranks: r.ranks, accuracy: r.accuracy, logLoss: r.logLoss, seconds: r.seconds, loadSeconds, samples: r.samples, steps: r.steps,
       ...(r.diagnostics ? { diagnostics: r.diagnostics } : {}),
     };
+    if (!speaks) return;
     if (f.json) console.log(JSON.stringify(out));
     else {
       const how = algo === 'vsgdfd' ? `variant '${f.variant ?? 'signed'}', sparsity '${f.sparsity}'` : `η₀ = ${f.lr ?? 'default'}`;
-      console.log(`spam: ${NAMES[algo]} (${how}), n = ${f.minibatch}, ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}, d = 2^${data.bits} + 1 (bias), ${out.train} train / ${out.test} held-out messages`);
+      console.log(`spam: ${NAMES[algo]} (${how}), n = ${f.minibatch}${r.ranks > 1 ? ` per rank × ${r.ranks} MPI ranks` : ''}, ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}, d = 2^${data.bits} + 1 (bias), ${out.train} train / ${out.test} held-out messages`);
       console.log(`held-out accuracy ${r.accuracy.toFixed(4)}, log-loss ${r.logLoss.toFixed(4)}; ${r.samples} samples in ${r.seconds.toFixed(1)} s (loading ${loadSeconds.toFixed(1)} s)`);
       const g = r.diagnostics;
       if (g) {
@@ -237,8 +244,12 @@ async function trainSpam(flags: TrainFlags): Promise<void> {
 }
 
 async function trainMnist(f: MnistFlags & { progress?: boolean }): Promise<void> {
-  await interruptible('train', f.progress ?? true, f.study ? 'train: interrupted; the finished runs are kept in the study file' : 'train: interrupted', async (progress, signal) => {
-    console.log(await mnistCommand({ ...f, out: f.out ?? 'report/mnist' }, progress, signal));
+  // started by mpirun: one rank of a data-parallel job (docs/distributed.md); rank 0 prints
+  const mpi = launched() ? mpiStatus() : null;
+  const speaks = !mpi || mpi.rank === 0;
+  await interruptible('train', (f.progress ?? true) && speaks, f.study ? 'train: interrupted; the finished runs are kept in the study file' : 'train: interrupted', async (progress, signal) => {
+    const out = await mnistCommand({ ...f, out: f.out ?? 'report/mnist', ...(mpi ? { comm: 'mpi' as const } : {}) }, progress, signal);
+    if (speaks) console.log(out);
   });
 }
 
@@ -288,7 +299,7 @@ export function program(): Command {
     .addOption(new Option('--no-progress', 'no progress output'))
     .action(async (flags: SimulateFlags) => simulate(flags));
   p.command('train')
-    .description('train on a real workload and print held-out accuracy and log-loss (docs/spam.md)')
+    .description('train on a real workload and print held-out accuracy and log-loss (docs/spam.md); under mpirun (spam, mnist without --tfjs), each rank takes its share of every minibatch (docs/distributed.md)')
     .argument('<problem>', 'the workload: spam (SpamAssassin corpus, hashed bag of words, logistic regression) or mnist (a ReLU MLP on MNIST, docs/mnist.md; with --tfjs a TensorFlow.js model, docs/tfjs.md)', names(['spam', 'mnist'] as const))
     .addOption(new Option('--algorithm <name>', 'optimizer (momentum: mnist only; with --tfjs: vsgdfd, adam or momentum, the last two tfjs\'s own)').choices(MNIST_ALGOS).default('vsgdfd'))
     .addOption(new Option('--sparsity <rule>', "vSGD-fd's rates (spam: instance and global take sparse rows, none dense ones; default instance; mnist: the optimizer's default)").choices(['instance', 'global', 'none']))

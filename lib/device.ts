@@ -1,5 +1,6 @@
 // Where an optimizer runs: every device decision of the library is made here. The addon builds
 // the backend it is told to and asserts that the CPU-only calls find the CPU.
+import { type MpiStatus, mpiStatus } from './mpi';
 import { addon, type Backends, type EngineConfig, type NativeEngine } from './native';
 
 export type DeviceOption = 'auto' | 'cpu' | 'cuda';
@@ -9,11 +10,12 @@ export type DeviceOption = 'auto' | 'cpu' | 'cuda';
 // at each use: tests set it at run time.
 const mirror = () => process.env.VSGD_FD_MIRROR === '1';
 
-/** What this build can run on: the CPU always; CUDA when compiled in and a device is usable. */
-export function backends(): Backends {
+/** What this build can run on: the CPU always; CUDA when compiled in and a device is usable; MPI
+ * when vsgd_mpi.node was built and an MPI launcher started this process (docs/distributed.md). */
+export function backends(): Backends & { mpi: MpiStatus } {
   const b = addon.backends();
   if (mirror()) b.cuda = { ...b.cuda, available: true, device: 'mirror: the CPU standing in for a device (VSGD_FD_MIRROR=1)' };
-  return b;
+  return { ...b, mpi: mpiStatus() };
 }
 
 /** The backend for the `device` option: 'auto' takes the GPU when there is one. */

@@ -13,3 +13,4 @@ export type { SparseRows } from './optimizers/rows';
 export { backends } from './device';
 export { reweightRows, type Reweighted } from './reweight';
 export type { Backends, CudaStatus } from './native';
+export type { MpiStatus } from './mpi';

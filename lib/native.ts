@@ -35,6 +35,20 @@ export interface NativeEngine {
   accumulateCurvature(grads: Float32Array, k: number, extra: Float32Array): void;
   accumulateProbe(out: Float32Array): void;
   finish(t: number, probeOut: Float32Array | null): NativeStats;
+  // The phases of a data-parallel step (lib/optimizers/distributed.ts, native/core/wire.h), on
+  // the CPU; `rows` counts the rows of every rank together, `wire` is the buffer the ranks add up.
+  /** (a) this rank's sums of its rows over all d; returns the floats written (the ones to add up).
+   * `probe`: only what the probe point needs. */
+  sums(grads: Float32Array, n: number, extra: Float32Array | null, wire: Float32Array, rows: number, probe: boolean): number;
+  sumsAsync(grads: Float32Array, n: number, extra: Float32Array | null, wire: Float32Array, rows: number, probe: boolean): Promise<number>;
+  /** (a) for sparse rows, at `coords` (sorted; null: all d) */
+  sparseSums(offsets: Int32Array, indices: Int32Array, values: Float32Array, extra: Float32Array | null, coords: Int32Array | null, wire: Float32Array, rows: number, probe: boolean): number;
+  /** (c) the update at `coords` (null: all d) from the summed buffer; at coords the last stat
+   * counts the coordinates that finished bootstrapping, as updateSparse() does */
+  applySums(coords: Int32Array | null, wire: Float32Array, rows: number, curvature: boolean, t: number, probeOut: Float32Array | null): NativeStats;
+  applySumsAsync(coords: Int32Array | null, wire: Float32Array, rows: number, curvature: boolean, t: number, probeOut: Float32Array | null): Promise<NativeStats>;
+  /** (c) for probe(): θ + δ at `coords` into `out` */
+  probeSums(coords: Int32Array | null, wire: Float32Array, rows: number, out: Float32Array): void;
   /** device backends: copy the state into the JavaScript buffer */
   readState(): void;
   /** theta or state were written by the caller */

@@ -41,6 +41,8 @@ export const common: Schema = {
   // libgomp cannot start arbitrarily many threads; past a few per core they only cost
   threads: int(undefined, 1, 1024),
   nonFinite: choice('skip', ['skip', 'throw']),
+  // 'mpi': one rank of a data-parallel job started by mpirun (docs/distributed.md)
+  comm: choice('none', ['none', 'mpi']),
 };
 
 export const vsgdOptions: Schema = {

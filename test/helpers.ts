@@ -29,18 +29,20 @@ export function refOptions(s: Setup): RefOptions {
   };
 }
 
-export function make(s: Setup, theta: Float32Array): Optimizer {
+/** The optimizer of a setup; `more` adds options (comm, minibatch) to every class's. */
+export function make(s: Setup, theta: Float32Array, more: { comm?: 'mpi'; minibatch?: number } = {}): Optimizer {
   const v = {
     minibatch: s.minibatch, sparsity: s.sparsity, bootstrap: s.bootstrap, curvatureEvery: s.curvatureEvery, outlierSigmas: s.outlierSigmas,
-    variant: s.variant ?? 'paper', ...(s.reweight ? { reweight: true } : {}),
+    variant: s.variant ?? 'paper', ...(s.reweight ? { reweight: true } : {}), ...more,
   };
+  const base = { minibatch: s.minibatch, ...more };
   switch (s.algo) {
     case 'vsgdfd': return new VSGDfd(theta, v);
     case 'vsgd': return new VSGD(theta, v);
-    case 'sgd': return new SGD(theta, { minibatch: s.minibatch, lr: s.lr, decay: s.decay });
-    case 'adagrad': return new AdaGrad(theta, { minibatch: s.minibatch, lr: s.lr });
-    case 'natural': return new NaturalGradient(theta, { minibatch: s.minibatch, lr: s.lr });
-    case 'adam': return new Adam(theta, { minibatch: s.minibatch, lr: s.lr });
+    case 'sgd': return new SGD(theta, { ...base, lr: s.lr, decay: s.decay });
+    case 'adagrad': return new AdaGrad(theta, { ...base, lr: s.lr });
+    case 'natural': return new NaturalGradient(theta, { ...base, lr: s.lr });
+    case 'adam': return new Adam(theta, { ...base, lr: s.lr });
   }
 }
 

@@ -20,6 +20,8 @@ export interface MnistFlags {
   json?: boolean;
   study?: boolean;
   out?: string;
+  /** started by an MPI launcher: one rank of a data-parallel job (docs/distributed.md) */
+  comm?: 'mpi';
 }
 
 export interface Progress {
@@ -35,6 +37,7 @@ export async function mnistCommand(f: MnistFlags, progress: Progress, signal: Ab
   const loadStart = performance.now();
   const data = loadMnist();
   const loadSeconds = (performance.now() - loadStart) / 1000;
+  if (f.study && f.comm) throw new Error('train mnist --study runs in one process; start it without mpirun');
   if (f.study) {
     const out = f.out ?? 'report/mnist';
     const file = path.join(out, 'mnist-study.json');
@@ -51,13 +54,14 @@ export async function mnistCommand(f: MnistFlags, progress: Progress, signal: Ab
   progress.start(1);
   const r: MnistResult = await train(data, {
     algorithm: f.algorithm, hidden: f.hidden, minibatch: n, epochs: f.epochs, seed: f.seed, trainSize: f.trainSize, diagnose: f.algorithm === 'vsgdfd',
+    ...(f.comm ? { comm: f.comm } : {}),
     ...(f.algorithm === 'vsgdfd' ? { vsgd: vsgd as MnistTrainOptions['vsgd'] } : { lr: f.lr, momentum: f.momentum }),
   }, (done, total) => progress.update(done / total, `epoch ${Math.min(f.epochs, Math.floor((done / total) * f.epochs) + 1)}/${f.epochs}`), signal);
   progress.stop();
   if (f.json) return JSON.stringify({ problem: 'mnist', ...r, loadSeconds });
   const how = f.algorithm === 'vsgdfd' ? (Object.keys(vsgd).length ? JSON.stringify(vsgd) : 'defaults') : `η₀ = ${f.lr ?? 'default'}`;
   const lines = [
-    `mnist: ${NAMES[f.algorithm]} (${how}), MLP ${r.sizes.join('-')}, n = ${n}, ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}, ${r.samples / f.epochs} training digits per epoch`,
+    `mnist: ${NAMES[f.algorithm]} (${how}), MLP ${r.sizes.join('-')}, n = ${n}${r.ranks > 1 ? ` per rank × ${r.ranks} MPI ranks` : ''}, ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}, ${r.samples / f.epochs} training digits per epoch`,
     `held-out accuracy ${(100 * r.accuracy).toFixed(2)} %, log-loss ${r.logLoss.toFixed(4)} (training log-loss ${r.train.logLoss.toFixed(4)}); ${r.samples} samples in ${r.seconds.toFixed(1)} s (loading ${loadSeconds.toFixed(1)} s)`,
   ];
   for (const L of r.diagnostics ?? []) {

@@ -4,6 +4,7 @@
 // as dense rows there, at a fraction of the cost), dense rows otherwise. The baselines only use
 // the minibatch mean, so they get it as one row (the same update as its n rows).
 import { type Optimizer, VSGDfd, type VSGDfdOptions } from '../index';
+import { mpiStatus } from '../mpi';
 import { baseline } from './baseline';
 import { type MnistData } from '../data/mnist';
 import { Mlp, SparseGrads } from '../problems/mlp';
@@ -44,6 +45,10 @@ export interface MnistTrainOptions {
   /** vSGD-fd: per-layer diagnostics at the end */
   diagnose?: boolean;
   threads?: number;
+  /** 'mpi': this process is one rank of an MPI job (docs/distributed.md). Every rank draws the
+   * same sample stream; a step takes `minibatch` samples per rank, consecutive in the stream, and
+   * each rank computes the gradients of its own share only. */
+  comm?: 'mpi';
 }
 
 export interface Eval { accuracy: number; logLoss: number }
@@ -81,6 +86,8 @@ export interface MnistResult extends Eval {
   signs?: boolean;
   d: number;
   samples: number;
+  /** MPI ranks that shared each step (1 without MPI): a step took minibatch × ranks samples */
+  ranks: number;
   seconds: number;
   /** [epochs done, held-out log-loss, held-out accuracy] */
   curve: [number, number, number][];
@@ -98,14 +105,15 @@ export function probeSign(t: number, i: number): number {
 }
 
 function make(o: MnistTrainOptions, theta: Float32Array): Optimizer | null {
-  const threads = o.threads ?? 1;
+  const common = { minibatch: o.minibatch, threads: o.threads ?? 1, ...(o.comm ? { comm: o.comm } : {}) };
   switch (o.algorithm) {
     case 'vsgdfd':
-      return new VSGDfd(theta, { ...o.vsgd, minibatch: o.minibatch, threads });
+      return new VSGDfd(theta, { ...o.vsgd, ...common });
     case 'momentum':
+      if (o.comm) throw new Error("mnist: momentum is a loop of this file, not an optimizer of the library; it takes no comm 'mpi'");
       return null;
     default:
-      return baseline(o.algorithm, theta, { lr: o.lr, minibatch: o.minibatch, threads });
+      return baseline(o.algorithm, theta, { lr: o.lr, ...common });
   }
 }
 
@@ -148,6 +156,7 @@ export async function train(data: MnistData, o: MnistTrainOptions, progress?: (d
   const theta = new Float32Array(d);
   mlp.init(theta, o.initSeed ?? 1);
   const opt = make(o, theta);
+  const { rank, size } = o.comm === 'mpi' ? mpiStatus() : { rank: 0, size: 1 };
   const vs = o.algorithm === 'vsgdfd' ? (opt as VSGDfd) : null;
   const sparse = vs !== null && (vs.options.sparsity as string) !== 'none' && !o.denseRows;
   const csr = sparse ? new SparseGrads(n) : null;
@@ -158,7 +167,7 @@ export async function train(data: MnistData, o: MnistTrainOptions, progress?: (d
   const scale = o.rateScale ?? 1, before = scale !== 1 ? new Float32Array(d) : null;
   const next = order(N, o.seed);
   const idx = new Int32Array(n);
-  const steps = Math.max(1, Math.round((o.epochs * N) / n));
+  const steps = Math.max(1, Math.round((o.epochs * N) / (n * size)));
   const evals = o.evalsPerEpoch ?? 4;
   const curve: [number, number, number][] = [];
   let nextEval = 1;
@@ -171,7 +180,10 @@ export async function train(data: MnistData, o: MnistTrainOptions, progress?: (d
   const pause = pacer(progress, signal, 200);
   try {
     for (let t = 0; t < steps; t++) {
-      for (let s = 0; s < n; s++) idx[s] = next();
+      for (let s = 0; s < n * size; s++) { // this rank's share of the step's n × size samples
+        const k = next();
+        if (s >= rank * n && s < (rank + 1) * n) idx[s - rank * n] = k;
+      }
       mlp.forward(theta, trainSet, idx, n);
       mlp.backward(theta);
       before?.set(theta);
@@ -203,7 +215,7 @@ export async function train(data: MnistData, o: MnistTrainOptions, progress?: (d
         } else (opt as Optimizer).update(g);
       }
       if (before) for (let i = 0; i < d; i++) theta[i] = before[i] + scale * (theta[i] - before[i]);
-      const epochs = ((t + 1) * n) / N;
+      const epochs = ((t + 1) * n * size) / N;
       if (epochs * evals >= nextEval || t === steps - 1) {
         while (nextEval <= epochs * evals) nextEval++;
         const e = mlp.evaluate(theta, testSet);
@@ -223,7 +235,7 @@ export async function train(data: MnistData, o: MnistTrainOptions, progress?: (d
   return {
     algorithm: o.algorithm, sizes, minibatch: n, epochs: o.epochs, seed: o.seed,
     ...(vs ? { vsgd: { ...o.vsgd }, signs: !!o.signs } : { lr: o.lr }),
-    d, samples: steps * n, seconds, ...e, curve, train: tr, ...(diagnostics ? { diagnostics } : {}),
+    d, samples: steps * n * size, ranks: size, seconds, ...e, curve, train: tr, ...(diagnostics ? { diagnostics } : {}),
   };
 }
 

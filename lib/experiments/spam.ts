@@ -3,6 +3,7 @@
 // per step); vSGD-fd with sparsity 'none' and the baselines, which exist only as dense native
 // optimizers, take dense n × d rows, so the study runs at a smaller hash (docs/spam.md).
 import { type Optimizer, type SparseRows, VSGDfd, type VSGDfdOptions } from '../index';
+import { mpiStatus } from '../mpi';
 import { baseline } from './baseline';
 import { type SpamData, type SpamSet } from '../problems/spam';
 import { rng } from '../problems/random';
@@ -36,6 +37,10 @@ export interface TrainOptions {
   threads?: number;
   /** vSGD-fd: compute TrainResult.diagnostics (one more pass over the training set) */
   diagnose?: boolean;
+  /** 'mpi': this process is one rank of an MPI job (docs/distributed.md). Every rank draws the
+   * same sample stream; a step takes `minibatch` samples per rank, consecutive in the stream, and
+   * each rank computes the gradients of its own share only. */
+  comm?: 'mpi';
 }
 
 export interface Eval { accuracy: number; logLoss: number }
@@ -43,6 +48,8 @@ export interface Eval { accuracy: number; logLoss: number }
 export interface TrainResult extends Eval {
   algorithm: SpamAlgo;
   minibatch: number;
+  /** MPI ranks that shared each step (1 without MPI): a step took minibatch × ranks samples */
+  ranks: number;
   sparsity?: string;
   /** vSGD-fd's variant */
   variant?: string;
@@ -125,12 +132,12 @@ export function evaluate(s: SpamSet, w: Float32Array): Eval {
 }
 
 function make(o: TrainOptions, theta: Float32Array): Optimizer {
-  const threads = o.threads ?? 1;
+  const common = { minibatch: o.minibatch, threads: o.threads ?? 1, ...(o.comm ? { comm: o.comm } : {}) };
   switch (o.algorithm) {
     case 'vsgdfd':
-      return new VSGDfd(theta, { ...o.vsgd, minibatch: o.minibatch, sparsity: o.sparsity ?? 'instance', threads });
+      return new VSGDfd(theta, { ...o.vsgd, ...common, sparsity: o.sparsity ?? 'instance' });
     default:
-      return baseline(o.algorithm, theta, { lr: o.lr, minibatch: o.minibatch, threads });
+      return baseline(o.algorithm, theta, { lr: o.lr, ...common });
   }
 }
 
@@ -210,6 +217,7 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
   const n = o.minibatch;
   const theta = new Float32Array(d);
   const opt = make(o, theta);
+  const { rank, size } = o.comm === 'mpi' ? mpiStatus() : { rank: 0, size: 1 };
   const sparse = o.algorithm === 'vsgdfd' && (o.sparsity ?? 'instance') !== 'none';
   const dense = sparse ? null : { grads: new Float32Array(n * d), shifted: new Float32Array(n * d) };
   const batch = new Batch(set, n);
@@ -228,7 +236,7 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
     }
     return order[pos++];
   };
-  const steps = Math.max(1, Math.round((o.epochs * N) / n));
+  const steps = Math.max(1, Math.round((o.epochs * N) / (n * size)));
   const every = o.evalEvery ?? 0;
   const targets = o.targets ?? [];
   const reached: (number | null)[] = targets.map(() => null);
@@ -242,7 +250,7 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
   const pause = pacer(progress, signal, 100);
   try {
     for (let t = 0; t < steps; t++) {
-      const rows = batch.fill(Array.from({ length: n }, next), theta);
+      const rows = batch.fill(Array.from({ length: n * size }, next).slice(rank * n, (rank + 1) * n), theta);
       if (sparse) {
         const fd = opt as VSGDfd; // sparse rows: vSGD-fd only
         if (opt.needsCurvature) {
@@ -260,7 +268,7 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
         } else opt.update(grads);
         clear();
       }
-      samples += n;
+      samples += n * size;
       done = t + 1;
       if (samples >= nextEval || (every > 0 && t === steps - 1)) {
         while (nextEval <= samples) nextEval += every;
@@ -279,7 +287,7 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
   }
   const e = evaluate(test, theta);
   return {
-    algorithm: o.algorithm, minibatch: n, ...(o.algorithm === 'vsgdfd' ? { sparsity: o.sparsity ?? 'instance', variant } : { lr: o.lr }),
+    algorithm: o.algorithm, minibatch: n, ranks: size, ...(o.algorithm === 'vsgdfd' ? { sparsity: o.sparsity ?? 'instance', variant } : { lr: o.lr }),
     d, samples, steps: done, seconds, ...e, curve, samplesToTarget: reached, ...(diagnostics ? { diagnostics } : {}),
   };
 }

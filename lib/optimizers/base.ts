@@ -10,6 +10,7 @@ import { ALGORITHMS, SPARSITIES, type Sparsity } from '../names';
 import { addon, type EngineConfig, type NativeEngine, type NativeStats } from '../native';
 import { resolve } from '../options';
 import { firstNonFinite } from './rows';
+import { type Distributed, distributed } from './distributed';
 import { Schedule } from './schedule';
 import type { AlgoDef, CommonOptions, GradientFn, LoadOverrides, Resolved, StepInfo } from './types';
 
@@ -25,6 +26,8 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
   protected readonly schedule: Schedule;
   /** the open accumulation: rows and curvature rows added since the last finish() */
   protected readonly acc = { rows: 0, curv: 0 };
+  /** comm 'mpi' with more than one rank: the reductions of every step (distributed.ts) */
+  protected readonly dist: Distributed | null;
   readonly #def: AlgoDef;
   #engine: NativeEngine | null;
   readonly #state: Float32Array;
@@ -54,11 +57,12 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
       if (slot >= 0) this.#views[name] = this.#state.subarray(slot * this.d, (slot + 1) * this.d);
     }
     this.schedule = new Schedule(def.kind, (o.curvatureEvery as number | undefined) ?? 1, sparsity === 0, this.d);
+    this.dist = distributed(def.name, this.d, o);
     const config: EngineConfig = {
       algo, sparsity, bootstrap: 1, slowStart: 1, epsilon: 1e-5, outlierSigmas: 0,
       lr: 0, decay: 0, beta1: 0, beta2: 0, reweight: false, variant: 0,
       threads: (o.threads as number | undefined) ?? 0,
-      device: engineDevice(o.device as DeviceOption),
+      device: this.dist ? 'cpu' : engineDevice(o.device as DeviceOption),
       ...def.config(o),
     };
     this.#engine = new addon.Engine(config, this.theta, this.#state);
@@ -118,7 +122,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     try {
       while (!r.done) {
         const [at, out, curv] = r.value;
-        r = rows.next(this.#checked(curv ? fn(at, out, curv) : fn(at, out), out, false));
+        r = rows.next(at ? this.#checked(curv ? fn(at, out, curv) : fn(at, out), out, false) : this.probeFor(out));
       }
     } finally {
       this.#busy = null;
@@ -133,7 +137,8 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     try {
       while (!r.done) {
         const [at, out, curv] = r.value;
-        r = rows.next(this.#checked(await (curv ? fn(at, out, curv) : fn(at, out)), out, true));
+        if (!at) r = rows.next(await this.probeForAsync(out));
+        else r = rows.next(this.#checked(await (curv ? fn(at, out, curv) : fn(at, out)), out, true));
       }
     } finally {
       this.#busy = null;
@@ -152,6 +157,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
    * 'throw' a refused step drops the accumulated rows. */
   finish(): StepInfo {
     const engine = this.#guard('finish');
+    this.#local('finish');
     const { rows, curv } = this.acc;
     if (rows === 0) throw new Error(`${this.#def.name}.finish(): no rows were accumulated`);
     if (curv !== 0 && curv !== rows) throw new Error(`${this.#def.name}.finish(): ${rows} gradient rows but ${curv} curvature rows`);
@@ -176,6 +182,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     if (this.#busy) throw new Error(`${this.#def.name}.dispose() was called from inside ${this.#busy}(); call it afterwards`);
     this.#engine?.dispose();
     this.#engine = null;
+    this.dist?.dispose();
     this.#buffers = {};
   }
 
@@ -206,10 +213,10 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     }
     if (c.d !== t.length) throw new RangeError(`Invalid checkpoint: it holds d = ${c.d} coordinates but theta has length ${t.length}`);
     if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
-      throw new TypeError(check.expected('an object { device?, threads }', 'overrides', overrides));
+      throw new TypeError(check.expected('an object { device?, threads?, comm? }', 'overrides', overrides));
     }
     for (const key of Object.keys(overrides)) {
-      if (key !== 'device' && key !== 'threads') throw new TypeError(`Unknown load override ${JSON.stringify(key)}; known: device, threads`);
+      if (key !== 'device' && key !== 'threads' && key !== 'comm') throw new TypeError(`Unknown load override ${JSON.stringify(key)}; known: device, threads, comm`);
     }
     const opt = make(t, { ...c.options, ...overrides });
     if (opt.#state.length !== c.state.length) {
@@ -273,12 +280,19 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     throw new Error(`${this.#def.name} has no probe point`);
   }
 
+  /** probeFor() for stepAsync(): a reduction over the ranks (comm 'mpi') runs off the event loop. */
+  protected probeForAsync(grads: Float32Array): Promise<Float32Array> {
+    return Promise.resolve(this.probeFor(grads));
+  }
+
   /** Every check of a dense update, then the update. `extra` is the second row argument. */
   protected updateRows(grads: Float32Array, extra: Float32Array | undefined): StepInfo {
     const engine = this.#guard('update');
     if (this.acc.rows > 0) throw new Error(`${this.#def.name}: finish() the accumulated rows first`);
     const call = this.#prepare(grads, extra);
-    const stats = this.guarded('update', () => engine.update(call.grads, call.n, call.extra, this.#steps, call.probeOut), call.inputs);
+    const dist = this.dist;
+    const stats = this.guarded('update', () => dist ? dist.update(engine, this.#steps, call.grads, call.n, call.extra, call.probeOut) :
+      engine.update(call.grads, call.n, call.extra, this.#steps, call.probeOut), call.inputs);
     return this.stepped(call.n, call.extra !== null, call.probeOut !== null, stats);
   }
 
@@ -289,7 +303,8 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     this.#busy = 'updateAsync';
     let stats: NativeStats;
     try {
-      stats = await engine.updateAsync(call.grads, call.n, call.extra, this.#steps, call.probeOut);
+      stats = await (this.dist ? this.dist.updateAsync(engine, this.#steps, call.grads, call.n, call.extra, call.probeOut) :
+        engine.updateAsync(call.grads, call.n, call.extra, this.#steps, call.probeOut));
     } finally {
       this.#busy = null;
     }
@@ -300,6 +315,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
   /** accumulate(grads, extra?): `extra` gives the curvature rows of the same rows. */
   protected accumulateRows(grads: Float32Array, extra: Float32Array | undefined): void {
     this.#guard('accumulate');
+    this.#local('accumulate');
     const name = this.#def.name;
     if ((this.options as { reweight?: boolean }).reweight) throw new Error(`${name}.accumulate(): reweighting needs all rows at once; use update()`);
     const k = check.rows(grads, 'grads', this.d);
@@ -346,13 +362,19 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
    * count after it (the sparse pass reports those that finished instead: see curvature.ts). */
   protected stepped(n: number, curvature: boolean, fused: boolean, stats: NativeStats, bootstrapping = stats[3]): StepInfo {
     const [touched, skipped, outliers] = stats;
-    const info: StepInfo = { step: this.#steps, rows: n, curvature, touched, skipped, outliers, bootstrapping };
+    const info: StepInfo = { step: this.#steps, rows: this.dist?.rows ?? n, curvature, touched, skipped, outliers, bootstrapping,
+      ...(this.dist ? { reduced: this.dist.reduced() } : {}) };
     this.#steps++;
     this.schedule.stepped(bootstrapping, fused);
     return info;
   }
 
   // ---- internals
+
+  // The accumulate form keeps its sums in the engine between calls: not under comm 'mpi'.
+  #local(method: string): void {
+    if (this.dist) throw new Error(`${this.label(method)}: not under comm 'mpi' with several ranks; pass each rank's rows to update()`);
+  }
 
   #guard(method: string): NativeEngine {
     const name = `${this.#def.name}.${method}()`;
@@ -383,10 +405,12 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
   }
 
   // The calls of one step(): yields [at, out, curvature?] for the caller to evaluate fn with, and
-  // takes back the rows; step() drives it synchronously, stepAsync() awaiting each call. Its
+  // takes back the rows, or [null, grads] for the probe point of those rows (which under comm
+  // 'mpi' stepAsync() reduces off the event loop); step() drives it synchronously, stepAsync()
+  // awaiting each call. Its
   // refusals come before the first yield, with nothing changed; from there #busy is set and the
   // driver clears it.
-  *#gather(fn: unknown, method: 'step' | 'stepAsync'): Generator<[Float32Array, Float32Array, Float32Array?], { grads: Float32Array; extra?: Float32Array }, Float32Array> {
+  *#gather(fn: unknown, method: 'step' | 'stepAsync'): Generator<[Float32Array | null, Float32Array, Float32Array?], { grads: Float32Array; extra?: Float32Array }, Float32Array> {
     this.#guard(method);
     if (typeof fn !== 'function') throw new TypeError(check.expected('a function', 'fn', fn));
     const size = (this.options as CommonOptions).minibatch as number * this.d;
@@ -397,7 +421,8 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     this.#busy = method;
     const grads = yield [this.theta, out, curv];
     if (kind !== 'shifted' || !due) return { grads, extra: curv };
-    return { grads, extra: yield [this.probeFor(grads), this.buffer('shifted', size)] };
+    const at = yield [null, grads];
+    return { grads, extra: yield [at, this.buffer('shifted', size)] };
   }
 
   // What fn gave back: its own rows (checked) or undefined for the `out` it filled.

@@ -94,7 +94,9 @@ export abstract class CurvatureOptimizer<S extends object, O extends AdaptiveOpt
     const engine = this.cpuEngine('updateSparse', 'sparse rows');
     const probeOut = kind === 'shifted' && this.schedule.point !== 'none' ? this.buffer('probe', this.d) : null;
     const inputs = () => firstNonFiniteSparse(r, r.values, 'rows.values') ?? (extra ? firstNonFiniteSparse(r, extra, `rows.${kind}`) : null);
-    const stats = this.guarded('updateSparse', () => engine.updateSparse(r.offsets, r.indices, r.values, extra ?? null, this.updates, probeOut), inputs);
+    const dist = this.dist;
+    const stats = this.guarded('updateSparse', () => dist ? dist.updateSparse(engine, this.updates, r, extra ?? null, probeOut, this.schedule.boot) :
+      engine.updateSparse(r.offsets, r.indices, r.values, extra ?? null, this.updates, probeOut), inputs);
     // the sparse pass counts the coordinates that finished bootstrapping, not those left
     return this.stepped(r.offsets.length - 1, !!extra, probeOut !== null, stats, this.schedule.boot - stats[3]);
   }
@@ -123,12 +125,25 @@ export abstract class CurvatureOptimizer<S extends object, O extends AdaptiveOpt
       throw new TypeError(check.expected('the gradient rows of this step (the probe offset is their mean while bootstrapping)', 'grads', grads));
     }
     // after bootstrap δ depends on the state only, so the point the last update wrote is exact;
-    // while some coordinates bootstrap, only they need the rows (a patch, not a full pass)
-    if (s.point !== 'current' || s.boot > 0) {
+    // while some coordinates bootstrap, only they need the rows (a patch, not a full pass), and
+    // under comm 'mpi' the mean of every rank's rows
+    if (this.dist && s.boot > 0 && grads !== undefined) {
+      this.dist.probe(engine, this.updates, grads, n, out);
+      s.point = 'none';
+    } else if (s.point !== 'current' || s.boot > 0) {
       engine.probe(grads ?? null, n, out, s.point === 'current');
       s.point = grads === undefined ? 'current' : 'none';
     }
     s.probedRows = n;
+    return out;
+  }
+
+  protected override async probeForAsync(grads: Float32Array): Promise<Float32Array> {
+    if (!this.dist || this.schedule.boot === 0 || this.acc.rows > 0) return this.probeFor(grads);
+    const out = this.buffer('probe', this.d);
+    await this.dist.probeAsync(this.native, this.updates, grads, check.rows(grads, 'grads', this.d), out);
+    this.schedule.point = 'none';
+    this.schedule.probedRows = grads.length / this.d;
     return out;
   }
 
@@ -143,7 +158,8 @@ export abstract class CurvatureOptimizer<S extends object, O extends AdaptiveOpt
     const s = this.schedule;
     const out = this.buffer('probe', this.d);
     if (s.point !== 'current') engine.probe(null, 0, out);
-    engine.probeSparse(r.offsets, r.indices, r.values, out);
+    if (this.dist) this.dist.probeSparse(engine, this.updates, r, out);
+    else engine.probeSparse(r.offsets, r.indices, r.values, out);
     s.point = 'patched';
     s.probedRows = r.offsets.length - 1;
     s.probedNnz = r.indices.length;

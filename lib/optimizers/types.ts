@@ -9,7 +9,7 @@ import type { RowKind } from './schedule';
 export interface StepInfo {
   /** index of this update (0 for the first) */
   step: number;
-  /** gradient rows used */
+  /** gradient rows used (under comm 'mpi': of every rank) */
   rows: number;
   /** whether curvature rows (shifted or supplied) entered this update */
   curvature: boolean;
@@ -22,6 +22,9 @@ export interface StepInfo {
   outliers: number;
   /** coordinates still gathering bootstrap statistics after this update */
   bootstrapping: number;
+  /** under comm 'mpi' with several ranks: the floats this step added up over the ranks, its
+   * probe point's included (docs/distributed.md) */
+  reduced?: number;
 }
 
 /** Fills `out` (rows x d, row-major) with per-sample gradients at `at`, or returns such an array.
@@ -43,6 +46,11 @@ export interface CommonOptions {
    * `StepInfo.skipped`; 'throw' makes such an update throw a RangeError with theta and the state
    * put back as they were, at the cost of a copy of both per update. Default: 'skip'. */
   nonFinite?: 'skip' | 'throw';
+  /** 'mpi': this process is one rank of a data-parallel job started by an MPI launcher
+   * (docs/distributed.md): each rank passes its own rows, every update adds up the statistics of
+   * all ranks, and θ and the state stay identical on every rank. Outside a launcher, or in a job
+   * of one rank, it changes nothing. Default: 'none'. */
+  comm?: 'none' | 'mpi';
 }
 
 /** The options as an optimizer resolved them: every default filled in. */
@@ -59,4 +67,4 @@ export interface AlgoDef {
   config(o: Record<string, unknown>): Partial<EngineConfig>;
 }
 
-export interface LoadOverrides { device?: DeviceOption; threads?: number }
+export interface LoadOverrides { device?: DeviceOption; threads?: number; comm?: 'none' | 'mpi' }

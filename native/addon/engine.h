@@ -3,16 +3,19 @@
 // every call, never cached). lib/optimizers decides everything else, device policy included.
 //   engine.cpp  construction, dense steps, probe, state and device residency
 //   rows.cpp    the CPU-only row forms: sparse rows and the accumulate form
-//   worker.cpp  updateAsync on a libuv worker thread
+//   phases.cpp  the phases of a data-parallel step apart (comm 'mpi')
+//   worker.cpp  updateAsync and the phases' async forms on a libuv worker thread
 #pragma once
 #include <napi.h>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "../core/accumulate.h"
 #include "../core/backend.h"
 #include "../core/sparse.h"
+#include "../core/wire.h"
 
 namespace addon {
 
@@ -23,7 +26,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   explicit Engine(const Napi::CallbackInfo& info);
 
  private:
-  friend class UpdateWorker;
+  friend class EngineWorker;
 
   // theta, state and d of a call, after the guards every call shares
   vsgd::StepArgs args(Napi::Env env);
@@ -61,7 +64,35 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value AccumulateCurvature(const Napi::CallbackInfo& info);
   Napi::Value AccumulateProbe(const Napi::CallbackInfo& info);
   Napi::Value Finish(const Napi::CallbackInfo& info);
-  // worker.cpp
+  // phases.cpp
+  vsgd::WireBuf wire(Napi::Env env, const Napi::Value& buf, size_t len, bool curv, bool probe, int rows, size_t* floats);
+  const int32_t* coords(Napi::Env env, const Napi::Value& v, size_t* count);
+  struct SumsCall {
+    vsgd::StepArgs a;
+    vsgd::WireBuf w;
+    size_t floats;
+  };
+  SumsCall sums_call(const Napi::CallbackInfo& info);
+  struct ApplyCall {
+    vsgd::StepArgs a;
+    vsgd::Params P;
+    const int32_t* at;
+    size_t count;
+    vsgd::WireBuf w;
+    int rows;
+    bool curv;
+  };
+  ApplyCall apply_call(const Napi::CallbackInfo& info);
+  vsgd::StepStats apply(const ApplyCall& c);
+  Napi::Value Sums(const Napi::CallbackInfo& info);
+  Napi::Value SumsAsync(const Napi::CallbackInfo& info);
+  Napi::Value SparseSums(const Napi::CallbackInfo& info);
+  Napi::Value ApplySums(const Napi::CallbackInfo& info);
+  Napi::Value ApplySumsAsync(const Napi::CallbackInfo& info);
+  Napi::Value ProbeSums(const Napi::CallbackInfo& info);
+  // worker.cpp: `work` on a worker thread, then a promise of result(); the engine is busy meanwhile
+  Napi::Value queue(const Napi::CallbackInfo& info, std::function<void()> work,
+                    std::function<Napi::Value(Napi::Env)> result);
   Napi::Value UpdateAsync(const Napi::CallbackInfo& info);
 
   vsgd::Params P_{};

@@ -11,6 +11,8 @@
 
 namespace vsgd {
 
+struct WireBuf;  // wire.h
+
 struct StepStats {
   int64_t touched = 0, skipped = 0, outliers = 0, bootstrapping = 0;
   // one coordinate's outcome (Flags bits)
@@ -55,6 +57,17 @@ class Backend {
   virtual StepStats step(const Params& P, const StepArgs& a) = 0;
   // out[i] = theta[i] + delta_i; grads may be null (then n is ignored).
   virtual void probe(const Params& P, const StepArgs& a, float* out) = 0;
+  // The phases of a data-parallel step apart (traverse.h, "Phases"; wire.h): (a) the rows' sums
+  // into `out`, nothing updated; (c) the update, or the probe point, from sums reduced over
+  // `rows` rows in all (a.grads is not read). The CPU backend has them; the others refuse.
+  virtual void sums(const Params& P, const StepArgs& a, const WireBuf& out) { (void)P, (void)a, (void)out, phased(); }
+  virtual StepStats apply_sums(const Params& P, const StepArgs& a, int rows, bool curv, const WireBuf& in) {
+    (void)P, (void)a, (void)rows, (void)curv, (void)in;
+    return phased(), StepStats{};
+  }
+  virtual void probe_sums(const Params& P, const StepArgs& a, int rows, const WireBuf& in, float* out) {
+    (void)P, (void)a, (void)rows, (void)in, (void)out, phased();
+  }
   // probe() where out already holds the point the last step wrote (StepArgs::probe_out), which
   // is exact wherever bootstrap is over (δ = g): only the bootstrapping coordinates need the rows.
   // A backend may recompute everything: the other coordinates get the same values.
@@ -89,6 +102,9 @@ class Backend {
     (void)P, (void)a, (void)theta_to_host;
     throw std::logic_error(std::string("step_device needs a device backend, not '") + name() + "'");
   }
+
+ private:
+  void phased() const { throw std::logic_error(std::string("the phased step runs on the CPU, not on '") + name() + "'"); }
 };
 
 // generic_only: the portable kernels even where AVX2 is available (the self-check compares the two)

@@ -120,6 +120,24 @@ class Cpu final : public Backend {
   void probe(const Params& P, const StepArgs& a, float* out) override {
     probe_with(pick_kernels(P.algo, P.sparsity, o_.generic_only).probe, P, a, out);
   }
+
+  void sums(const Params& P, const StepArgs& a, const WireBuf& out) override {
+    const SumsRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.generic_only).sums;
+    const StepK K = step_k(a.n, uses_sparsity(P.algo) && a.extra != nullptr);
+    const Tuning T = tuning_;
+    each_range(a.d, [&](size_t i0, size_t i1) { return fn(P, K, a, i0, i1, T, out), StepStats{}; });
+  }
+  StepStats apply_sums(const Params& P, const StepArgs& a, int rows, bool curv, const WireBuf& in) override {
+    const WireRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.generic_only).wire_step;
+    const StepK K = step_k(rows, uses_sparsity(P.algo) && curv);
+    return each_range(a.d, [&](size_t i0, size_t i1) { return fn(P, K, a, i0, i1, in); });
+  }
+  void probe_sums(const Params& P, const StepArgs& a, int rows, const WireBuf& in, float* out) override {
+    const WireProbeRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.generic_only).wire_probe;
+    if (!fn) return;
+    const StepK K = step_k(rows, false);
+    each_range(a.d, [&](size_t i0, size_t i1) { return fn(P, K, a, i0, i1, in, out), StepStats{}; });
+  }
   void patch_probe(const Params& P, const StepArgs& a, float* out) override {
     probe_with(pick_kernels(P.algo, P.sparsity, o_.generic_only).patch, P, a, out);
   }

@@ -2,6 +2,7 @@
 #pragma once
 #include "backend.h"
 #include "traverse.h"
+#include "wire.h"
 
 namespace vsgd {
 
@@ -26,6 +27,18 @@ using NamedStepFn = StepStats (*)(const Params&, const StepK&, const SumsBuf&, c
                                   const Place& at);
 using NamedProbeFn = void (*)(const Params&, const StepK&, const SumsBuf&, const int32_t* coords, size_t U,
                               const Place& at, float* out);
+// The phases of a data-parallel step (Backend::sums, finish, probe_sums; wire.h): the rows' sums
+// of a range into a wire buffer, and the update or the probe point from a reduced one, over a
+// range or at named coordinates (the wire indexed like coords).
+using SumsRangeFn = void (*)(const Params&, const StepK&, const StepArgs&, size_t i0, size_t i1, const Tuning&,
+                             const WireBuf&);
+using WireRangeFn = StepStats (*)(const Params&, const StepK&, const StepArgs&, size_t i0, size_t i1, const WireBuf&);
+using WireProbeRangeFn = void (*)(const Params&, const StepK&, const StepArgs&, size_t i0, size_t i1, const WireBuf&,
+                                  float* out);
+using WireNamedStepFn = StepStats (*)(const Params&, const StepK&, const WireBuf&, const int32_t* coords, size_t U,
+                                      const Place& at);
+using WireNamedProbeFn = void (*)(const Params&, const StepK&, const WireBuf&, const int32_t* coords, size_t U,
+                                  const Place& at, float* out);
 struct Kernels {
   StepRangeFn step;
   ProbeRangeFn probe;  // null for algorithms without a probe point
@@ -33,6 +46,11 @@ struct Kernels {
   NamedStepFn named_step;    // sparse rows (null for the baselines, which take none)
   NamedProbeFn named_probe;
   void (*eta)(const Params&, float n, float* state, size_t d, size_t i0, size_t i1);  // derive_eta()
+  SumsRangeFn sums;
+  WireRangeFn wire_step;
+  WireProbeRangeFn wire_probe;        // null for algorithms without a probe point
+  WireNamedStepFn wire_named_step;    // null for the baselines
+  WireNamedProbeFn wire_named_probe;
 };
 // The kernels of the instruction set this processor runs (cpu.cpp), for the sparse rows.
 Kernels cpu_kernels(int algo, int sparsity);

@@ -38,6 +38,8 @@ struct BlockSums {
   SumsBuf buf() { return SumsBuf{m, s1, s2, c1, c2, dir}; }
 };
 
+// A data-parallel step runs Dense with its end cut off (phase (a): the sums go to a WireBuf
+// instead of into finish()); Phases, NamedStep and NamedProbe finish from the reduced buffer.
 template <int ALGO, int SP>
 struct Dense {
   // Coordinates [i0, i1) from start (j = 0) to finish; `fused` rows or fewer in one pass. P and K
@@ -60,23 +62,30 @@ struct Dense {
     if (stores_eta(P) || T.eta_in_pass) return pass(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, a.probe_out});
     return pass(P, K, a, i0, i1, T, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});
   }
+  // Phase (a) alone: the same pass, with the sums stored in `out` where the update would begin.
+  static void sums(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T,
+                   const WireBuf& out) {
+    const Params P = P0;
+    const StepK K = K0;
+    pass(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, nullptr}, &out);
+  }
 
   template <class At>
   static StepStats pass(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const Tuning& T,
-                        const At& at) {
+                        const At& at, const WireBuf* out = nullptr) {
     const DenseRows r{a.grads, K.curv ? a.extra : nullptr, P.reweight ? a.weights : nullptr, a.d};
     const int n = a.n;
     Tally t;
     if (n == 1 && T.fused_rows >= 1) {  // the same pass, with a row loop the compiler sees through
       size_t i = i0;
-      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, 1, nullptr, 0));
-      for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, 1, nullptr, 0));
+      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, 1, nullptr, 0, out));
+      for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, 1, nullptr, 0, out));
       return t.total();
     }
     if (n <= T.fused_rows) {
       size_t i = i0;
-      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, n, nullptr, 0));
-      for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, n, nullptr, 0));
+      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, n, nullptr, 0, out));
+      for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, n, nullptr, 0, out));
       return t.total();
     }
     static thread_local BlockSums B;  // off the stack, once per thread
@@ -90,8 +99,8 @@ struct Dense {
         for (; i < b1; ++i) chunk<float>(P, r, buf, i, i - b0, j0, j0 + R);
       }
       size_t i = b0;
-      for (; i + kLanes <= b1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, last, n, &buf, i - b0));
-      for (; i < b1; ++i) t.add(one<float>(P, K, r, at, i, last, n, &buf, i - b0));
+      for (; i + kLanes <= b1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, last, n, &buf, i - b0, out));
+      for (; i < b1; ++i) t.add(one<float>(P, K, r, at, i, last, n, &buf, i - b0, out));
     }
     return t.total();
   }
@@ -104,13 +113,42 @@ struct Dense {
     buf.store(k, s);
   }
 
-  // rows [j0, n) of the coordinates at i, on top of their buffered sums when j0 > 0, then the update
+  // rows [j0, n) of the coordinates at i, on top of their buffered sums when j0 > 0, then the
+  // update (or, with `out`, the sums stored there)
   template <class F, class At>
   static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int j0,
-                                int n, const SumsBuf* buf, size_t k) {
+                                int n, const SumsBuf* buf, size_t k, const WireBuf* out) {
     SumsT<F> s = j0 > 0 ? buf->load<F>(k) : sums_zero<F>();
     add_rows<ALGO, SP, F>(P, s, r, i, j0, n);
+    if (out) return out->store(i, s), Outcome<mask_t<F>>{};
     return finish<ALGO, SP, F>(P, K, s, at, i);
+  }
+};
+
+// Phase (c) of a data-parallel step over [i0, i1): the update, or the probe point, from the sums
+// the processes reduced (wire.h).
+template <int ALGO, int SP>
+struct Phases {
+  static StepStats finish(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const WireBuf& in) {
+    const Params P = P0;  // copies, as Dense::run takes them
+    const StepK K = K0;
+    if (stores_eta(P)) return each(P, K, in, i0, i1, Place{a.theta, a.state, a.d, a.probe_out});
+    return each(P, K, in, i0, i1, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});
+  }
+  template <class At>
+  static StepStats each(const Params& P, const StepK& K, const WireBuf& in, size_t i0, size_t i1, const At& at) {
+    Tally t;
+    size_t i = i0;
+    for (; i + kLanes <= i1; i += kLanes) t.add(vsgd::finish<ALGO, SP, vf8>(P, K, in.load<vf8>(i), at, i));
+    for (; i < i1; ++i) t.add(vsgd::finish<ALGO, SP, float>(P, K, in.load<float>(i), at, i));
+    return t.total();
+  }
+  static void probe(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const WireBuf& in,
+                    float* out) {
+    const Place at{a.theta, a.state, a.d, nullptr};
+    size_t i = i0;
+    for (; i + kLanes <= i1; i += kLanes) lane_store(out + i, probe_point<ALGO, SP, vf8>(P, K, in.load<vf8>(i), at, i));
+    for (; i < i1; ++i) out[i] = probe_point<ALGO, SP, float>(P, K, in.load<float>(i), at, i);
   }
 };
 
@@ -199,15 +237,17 @@ constexpr size_t kAhead = 64;  // how far on the prefetches reach, in coordinate
 // `bootstrapping` is the coordinates that finished bootstrapping in this update.
 template <int ALGO, int SP>
 struct NamedStep {
-  static StepStats run(const Params& P0, const StepK& K0, const SumsBuf& sums, const int32_t* coords, size_t U,
+  // B: a SumsBuf, or a WireBuf of sums reduced over the processes (indexed like coords)
+  template <class B>
+  static StepStats run(const Params& P0, const StepK& K0, const B& sums, const int32_t* coords, size_t U,
                        const Place& at) {
     const Params P = P0;  // copied, as in Dense::run
     const StepK K = K0;
     if (stores_eta(P)) return pass(P, K, sums, U, Named<>{at, coords});
     return pass(P, K, sums, U, Named<layout(ALGO, SP).eta>{at, coords});
   }
-  template <class Nm>
-  static StepStats pass(const Params& P, const StepK& K, const SumsBuf& sums, size_t U, const Nm& nm) {
+  template <class Nm, class B>
+  static StepStats pass(const Params& P, const StepK& K, const B& sums, size_t U, const Nm& nm) {
     const Place& at = nm.at;
     const bool far = at.d * sizeof(float) > kFar;
     Tally t;
@@ -219,11 +259,11 @@ struct NamedStep {
     for (; u < U; ++u) t.add(one<float>(P, K, sums, nm, u));
     return t.total();
   }
-  template <class F, class Nm>
-  static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const SumsBuf& sums, const Nm& nm, size_t u) {
+  template <class F, class Nm, class B>
+  static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const B& sums, const Nm& nm, size_t u) {
     constexpr Layout L = layout(ALGO, SP);
     const mask_t<F> was = nm.template get<L.tau, F>(u) <= 0.0f;
-    Outcome<mask_t<F>> o = finish<ALGO, SP, F>(P, K, sums.load<F>(u), nm, u);
+    Outcome<mask_t<F>> o = finish<ALGO, SP, F>(P, K, sums.template load<F>(u), nm, u);
     o.boot = was & vnot<mask_t<F>>(o.boot);
     return o;
   }
@@ -232,7 +272,8 @@ struct NamedStep {
 // θ + δ of U coordinates named by coords, into out at those coordinates (sparse rows).
 template <int ALGO, int SP>
 struct NamedProbe {
-  static void run(const Params& P0, const StepK& K0, const SumsBuf& sums, const int32_t* coords, size_t U,
+  template <class B>
+  static void run(const Params& P0, const StepK& K0, const B& sums, const int32_t* coords, size_t U,
                   const Place& at, float* out) {
     const Params P = P0;
     const StepK K = K0;
@@ -241,9 +282,9 @@ struct NamedProbe {
     size_t u = 0;
     for (; u + kLanes <= U; u += kLanes) {
       if (far) Named<>{Place{at.theta, at.state, at.d, out}, coords}.prefetch<ALGO, SP>(u + kAhead, U, true);
-      scatter(out, coords + u, probe_point<ALGO, SP, vf8>(P, K, sums.load<vf8>(u), nm, u));
+      scatter(out, coords + u, probe_point<ALGO, SP, vf8>(P, K, sums.template load<vf8>(u), nm, u));
     }
-    for (; u < U; ++u) out[coords[u]] = probe_point<ALGO, SP, float>(P, K, sums.load<float>(u), nm, u);
+    for (; u < U; ++u) out[coords[u]] = probe_point<ALGO, SP, float>(P, K, sums.template load<float>(u), nm, u);
   }
 };
 
@@ -261,11 +302,16 @@ struct Eta {
 template <int ALGO, int SP>
 struct Pick {
   static Kernels run() {
-    Kernels k{Dense<ALGO, SP>::run, nullptr, nullptr, nullptr, nullptr, nullptr};
+    Kernels k{Dense<ALGO, SP>::run, nullptr, nullptr, nullptr, nullptr, nullptr,
+              Dense<ALGO, SP>::sums, Phases<ALGO, SP>::finish, nullptr, nullptr, nullptr};
     if (uses_sparsity(ALGO)) {
       k.probe = Probe<ALGO, SP>::run, k.patch = Patch<ALGO, SP>::run;
-      k.named_step = NamedStep<ALGO, SP>::run, k.named_probe = NamedProbe<ALGO, SP>::run;
+      k.named_step = NamedStep<ALGO, SP>::template run<SumsBuf>;
+      k.named_probe = NamedProbe<ALGO, SP>::template run<SumsBuf>;
       k.eta = Eta<ALGO, SP>::run;
+      k.wire_probe = Phases<ALGO, SP>::probe;
+      k.wire_named_step = NamedStep<ALGO, SP>::template run<WireBuf>;
+      k.wire_named_probe = NamedProbe<ALGO, SP>::template run<WireBuf>;
     }
     return k;
   }

@@ -133,6 +133,30 @@ StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_
   return s;
 }
 
+void SparseStepper::sums(const Params& P, size_t d, const Csr& r, const int32_t* at, size_t count, const WireBuf& out) {
+  // every field gathered afresh: the phased step does not take over a probe's sums (probed())
+  const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, r.shifted != nullptr && uses_sparsity(P.algo));
+  probed_U_ = 0;
+  const SumsBuf buf = sums();
+  for (size_t u = 0; u < U; ++u) {
+    const int32_t i = coords_[u];
+    out.store(at ? (size_t)(std::lower_bound(at, at + count, i) - at) : (size_t)i, buf.load<float>(u));
+  }
+}
+
+StepStats SparseStepper::finish(const Params& P, float* theta, float* state, size_t d, int rows, bool curv,
+                                const int32_t* at, size_t count, const WireBuf& in, float* probe_out) {
+  const WireNamedStepFn fn = cpu_kernels(P.algo, P.sparsity).wire_named_step;
+  if (!fn || count == 0) return StepStats{};
+  return fn(P, step_k(rows, curv && uses_sparsity(P.algo)), in, at, count, Place{theta, state, d, probe_out});
+}
+
+void SparseStepper::probe_sums(const Params& P, float* theta, float* state, size_t d, int rows, const int32_t* at,
+                               size_t count, const WireBuf& in, float* out) {
+  const WireNamedProbeFn fn = cpu_kernels(P.algo, P.sparsity).wire_named_probe;
+  if (fn && count > 0) fn(P, step_k(rows, false), in, at, count, Place{theta, state, d, nullptr}, out);
+}
+
 void SparseStepper::probe(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* out) {
   const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, false);
   const NamedProbeFn fn = cpu_kernels(P.algo, P.sparsity).named_probe;

@@ -8,6 +8,7 @@
 
 #include "backend.h"
 #include "traverse.h"
+#include "wire.h"
 
 namespace vsgd {
 
@@ -35,6 +36,18 @@ class SparseStepper {
   StepStats step(const Params& P, float* theta, float* state, size_t d, const Csr& rows, float* probe_out, int threads);
   // out[i] = θ_i + δ_i for the coordinates the rows name (δ with this step's rows while bootstrapping).
   void probe(const Params& P, float* theta, float* state, size_t d, const Csr& rows, float* out);
+
+  // The phases of a data-parallel step (traverse.h, wire.h) at a list of coordinates `at`
+  // (sorted: the union of every process's; it holds every index of this process's rows):
+  // (a) the rows' sums into `out`, coordinate at[u] at position u (out zeroed by the caller);
+  //     with `at` null, coordinate i at position i (all d of them);
+  void sums(const Params& P, size_t d, const Csr& rows, const int32_t* at, size_t count, const WireBuf& out);
+  // (c) the update there from the sums reduced over `rows` rows in all (stats as step()'s), or
+  // the probe point.
+  StepStats finish(const Params& P, float* theta, float* state, size_t d, int rows, bool curv, const int32_t* at,
+                   size_t count, const WireBuf& in, float* probe_out);
+  void probe_sums(const Params& P, float* theta, float* state, size_t d, int rows, const int32_t* at, size_t count,
+                  const WireBuf& in, float* out);
 
  private:
   template <int ALGO, int SP> struct Gather;
