@@ -141,9 +141,10 @@ export abstract class CurvatureOptimizer<S extends object, O extends AdaptiveOpt
   protected override async probeForAsync(grads: Float32Array): Promise<Float32Array> {
     if (!this.dist || this.schedule.boot === 0 || this.acc.rows > 0) return this.probeFor(grads);
     const out = this.buffer('probe', this.d);
-    await this.dist.probeAsync(this.native, this.updates, grads, check.rows(grads, 'grads', this.d), out);
+    const n = check.rows(grads, 'grads', this.d);
+    await this.dist.probeAsync(this.native, this.updates, grads, n, out);
     this.schedule.point = 'none';
-    this.schedule.probedRows = grads.length / this.d;
+    this.schedule.probedRows = n;
     return out;
   }
 
