@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { loadMnist } from '../lib/data/mnist.ts';
-import { MNIST_ALGOS, train } from '../lib/experiments/mnist.ts';
-import { type MnistStudyOptions, readStudy, runStudy, studyRuns, studyTables, writeStudyOutputs } from '../lib/experiments/mnist-study.ts';
+import { MNIST_ALGOS, type MnistResult, train } from '../lib/experiments/mnist.ts';
+import { bestOf, type MnistStudyOptions, readStudy, runStudy, studyRuns, studyTables, writeStudyOutputs } from '../lib/experiments/mnist-study.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const data = loadMnist({ train: 600, test: 500 });
@@ -57,6 +57,18 @@ test('the study runs its grid once: a second call finds every run in its file', 
   const md = studyTables(second);
   t.regex(md, /\| vSGD-fd \(defaults\) \| – \| \d+\.\d\d \|/);
   t.regex(md, /\| W1 \| 6272 \|/);
+  // the checkpoint count: the defaults' run made perfect, then useless, against the baselines' best runs
+  const key = runs.find((r) => r.options.algorithm === 'vsgdfd' && !r.options.vsgd && r.options.minibatch === o.minibatch)?.key as string;
+  const withAccuracy = (a: number) => ({ ...second, runs: { ...second.runs, [key]: { ...second.runs[key], curve: second.runs[key].curve.map((c) => [c[0], c[1], a] as [number, number, number]) } } });
+  const k = second.runs[key].curve.length;
+  t.regex(studyTables(withAccuracy(1)), new RegExp(`best run at ${k} of its ${k} checkpoints`));
+  t.regex(studyTables(withAccuracy(0)), new RegExp(`best run at 0 of its ${k} checkpoints`));
+  // above all best runs at the first checkpoint, above only the weakest at the second: counted once
+  const best = (['sgd', 'momentum', 'adagrad', 'adam'] as const).map((a) => bestOf(second, a)?.run as MnistResult);
+  const at = (j: number, f: (...x: number[]) => number) => f(...best.map((r) => r.curve[j][2])) + 1e-6;
+  t.true(at(1, Math.min) < at(1, Math.max), 'the best runs differ at the second checkpoint');
+  const between = { ...second, runs: { ...second.runs, [key]: { ...second.runs[key], curve: second.runs[key].curve.map((c, j) => [c[0], c[1], j === 0 ? at(0, Math.max) : j === 1 ? at(1, Math.min) : 0] as [number, number, number]) } } };
+  t.regex(studyTables(between), /best run at 1 of its \d+ checkpoints/);
   fs.rmSync(dir, { recursive: true });
 });
 

@@ -142,6 +142,13 @@ export function studyTables(s: StudyFile): string {
       if (x && x.minibatch === o.checkMinibatch) lines.push(`| ${r.label} | ${pct(x.accuracy)} | ${x.logLoss.toFixed(4)} | ${x.seconds.toFixed(0)} |`);
     }
   }
+  const mine = s.runs[studyRuns(o).find((r) => r.options.algorithm === 'vsgdfd' && !r.options.vsgd && r.options.minibatch === o.minibatch)?.key ?? ''];
+  const theirs = (['sgd', 'momentum', 'adagrad', 'adam'] as const).map((a) => bestOf(s, a)?.run).filter((r): r is MnistResult => !!r);
+  if (mine && theirs.length) {
+    // the held-out error of the defaults against every baseline's best run, checkpoint by checkpoint
+    const below = mine.curve.filter((c, k) => theirs.every((r) => r.curve[k] && c[2] > r.curve[k][2])).length;
+    lines.push('', `vSGD-fd (defaults) is more accurate on the held-out digits than every baseline's best run at ${below} of its ${mine.curve.length} checkpoints.`);
+  }
   for (const r of studyRuns(o).filter((x) => x.options.algorithm === 'vsgdfd' && x.options.minibatch === o.minibatch)) {
     const d = s.runs[r.key]?.diagnostics;
     if (!d) continue;
