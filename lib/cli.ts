@@ -10,7 +10,7 @@ import { FIGURE1, figure1, figure2 } from './experiments/minibatch';
 import { canvasModule } from './experiments/plot';
 import { type Results, reportFiles, resultsJson, showGain, writeReport } from './experiments/report';
 import { figure3 } from './experiments/reweight';
-import { comparisonPng, type Rule, SPAM_ALGOS, type SpamAlgo, STUDY, study, sweepPng, sweepTable, train } from './experiments/spam';
+import { comparisonMarkdown, comparisonPng, type Rule, SPAM_ALGOS, type SpamAlgo, STUDY, study, sweepPng, sweepTable, train } from './experiments/spam';
 import { optional } from './optional';
 import { MNIST_ALGOS } from './experiments/mnist';
 import { type MnistFlags, mnistCommand } from './experiments/mnist-cli';
@@ -264,12 +264,12 @@ async function spamStudy(f: TrainFlags & { out: string }, data: ReturnType<typeo
   writeCopy(path.join(f.out, 'spam-baselines.png'), comparisonPng(r));
   writeCopy(path.join(f.out, 'spam-minibatch.png'), sweepPng(r));
   writeCopy(path.join(f.out, 'spam-study.json'), Buffer.from(`${JSON.stringify(json)}\n`));
+  writeCopy(path.join(f.out, 'spam-study.md'), Buffer.from(`${comparisonMarkdown(r)}\n`));
   if (f.json) {
     console.log(JSON.stringify(json));
     return;
   }
-  const lines = [`comparison (d = ${r.d}, n = ${STUDY.minibatch}, ${STUDY.epochs} epochs, seed ${STUDY.seed}):`, '| algorithm | η₀ | accuracy | log-loss | seconds |', '|---|---|---|---|---|'];
-  for (const x of r.comparison) lines.push(`| ${NAMES[x.algorithm]}${x.variant === 'paper' ? " variant 'paper'" : ''} | ${x.lr ?? '-'} | ${x.accuracy.toFixed(4)} | ${x.logLoss.toFixed(4)} | ${x.seconds.toFixed(1)} |`);
+  const lines = [comparisonMarkdown(r)];
   lines.push('', `samples to held-out log-loss ${STUDY.targets.join(' / ')} (mean of seeds ${STUDY.seeds.join(', ')}; - : not within ${STUDY.maxEpochs} epochs):`);
   lines.push(`| n | ${STUDY.rules.join(' | ')} |`, `|---|${STUDY.rules.map(() => '---|').join('')}`);
   const table = sweepTable(r);

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
-import { comparisonPng, evaluate, study, sweepPng, sweepTable, train } from '../lib/experiments/spam.ts';
+import { comparisonMarkdown, comparisonPng, evaluate, type SeededResult, settings, type StudyResult, study, sweepPng, sweepTable, train, verdict } from '../lib/experiments/spam.ts';
 import { featurize, fnv1a, loadSpam } from '../lib/problems/spam.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -60,13 +60,41 @@ test('one epoch of vSGD-fd with defaults beats chance clearly; the dense paths r
 test('a tiny study runs end to end and draws its figures', async (t) => {
   const data = loadSpam({ bits: 10 });
   const r = await study(data, {
-    grids: { sgd: [1], adagrad: [0.3], adam: [0.01] }, minibatch: 4, epochs: 0.2, seed: 1,
+    grids: { sgd: [1], adagrad: [0.3], adam: [0.01] }, minibatch: 4, epochs: 0.2, comparisonSeeds: [1, 2],
     ns: [1, 8], rules: ['instance', 'global', 'none'], seeds: [1], targets: [0.4], maxEpochs: 0.2,
   });
-  t.deepEqual(r.comparison.map((x) => [x.algorithm, x.variant]), [['vsgdfd', 'signed'], ['vsgdfd', 'paper'], ['sgd', undefined], ['adagrad', undefined], ['adam', undefined]]);
+  t.deepEqual(settings(r).map((x) => [x.algorithm, x.variant, x.runs.map((y) => y.seed)]),
+    [['vsgdfd', 'signed', [1, 2]], ['vsgdfd', 'paper', [1, 2]], ['sgd', undefined, [1, 2]], ['adagrad', undefined, [1, 2]], ['adam', undefined, [1, 2]]]);
+  t.not(r.comparison[0].logLoss, r.comparison[1].logLoss, 'the two seeds see different sample orders');
+  t.regex(comparisonMarkdown(r), /Best tuned setting by mean accuracy: .* points below it \(target: within 0\.30: (met|missed)\)/);
   t.is(r.sweep.length, 6);
   t.deepEqual(sweepTable(r).map((x) => [x.rule, x.n]), [['instance', 1], ['instance', 8], ['global', 1], ['global', 8], ['none', 1], ['none', 8]]);
   for (const png of [comparisonPng(r), sweepPng(r)]) t.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+});
+
+test('the study ranks settings by their mean over seeds and measures the gap seed by seed', (t) => {
+  const run = (algorithm: SeededResult['algorithm'], lr: number | undefined, seed: number, accuracy: number, logLoss: number): SeededResult => ({
+    algorithm, lr, seed, accuracy, logLoss, variant: algorithm === 'vsgdfd' ? 'signed' : undefined, minibatch: 1, ranks: 1, d: 3, samples: 4, steps: 4, seconds: seed,
+    curve: [[0, 0.7, 0.5], [4, logLoss, accuracy]], samplesToTarget: [],
+  });
+  const r = {
+    options: { comparisonSeeds: [1, 2], minibatch: 1, epochs: 1 }, d: 3, train: 4, test: 1000, sweep: [],
+    comparison: [
+      run('vsgdfd', undefined, 1, 0.990, 0.03), run('vsgdfd', undefined, 2, 0.986, 0.05),
+      // best on seed 1 alone, not on the mean
+      run('adam', 0.1, 1, 0.999, 0.01), run('adam', 0.1, 2, 0.985, 0.06),
+      run('adam', 0.03, 1, 0.994, 0.02), run('adam', 0.03, 2, 0.992, 0.02),
+    ],
+  } as unknown as StudyResult;
+  const all = settings(r);
+  t.deepEqual(all.map((x) => [x.lr, x.accuracy, x.seconds]), [[undefined, 0.988, 1.5], [0.1, 0.992, 1.5], [0.03, 0.993, 1.5]]);
+  t.deepEqual(all[0].curve, [[0, 0.7, 0.5], [4, 0.04, 0.988]]);
+  const v = verdict(r);
+  t.is(v.best.lr, 0.03);
+  t.is(v.gap.toFixed(6), '0.500000');
+  t.deepEqual(v.perSeed.map((g) => g.toFixed(6)), ['0.400000', '0.600000']);
+  t.regex(comparisonMarkdown(r), /0\.50 points below it \(target: within 0\.30: missed\)/);
+  t.regex(comparisonMarkdown(r), /\| Adam \| 0\.03 \| 0\.9940 \/ 0\.9920 \| 0\.9930 \| 7\.0 \|/);
 });
 
 test('`vsgd-fd train spam --json` prints one JSON object', (t) => {

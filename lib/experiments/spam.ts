@@ -297,10 +297,11 @@ export async function train(data: SpamData, o: TrainOptions, progress?: (done: n
 export interface StudyOptions {
   /** η₀ grids of the baselines */
   grids: Record<Exclude<SpamAlgo, 'vsgdfd'>, number[]>;
-  /** comparison: minibatch, epochs, sample-order seed */
+  /** comparison: minibatch, epochs, and the sample-order seeds every setting runs with (a setting
+   * is ranked by its mean over them: one order alone moves the accuracy by a message or two) */
   minibatch: number;
   epochs: number;
-  seed: number;
+  comparisonSeeds: number[];
   /** minibatch sweep: sizes, rules, sample-order seeds, held-out log-loss targets, epoch cap */
   ns: number[];
   rules: Rule[];
@@ -311,38 +312,43 @@ export interface StudyOptions {
 
 export const STUDY: StudyOptions = {
   grids: { sgd: [0.1, 0.3, 1, 3, 10, 30, 100], adagrad: [0.01, 0.03, 0.1, 0.3, 1, 3], adam: [0.001, 0.003, 0.01, 0.03, 0.1, 0.3] },
-  minibatch: 1, epochs: 5, seed: 1,
+  minibatch: 1, epochs: 5, comparisonSeeds: [1, 2, 3, 4, 5],
   ns: [1, 2, 4, 8, 16, 32, 64, 128, 256], rules: ['instance', 'global', 'none'], seeds: [1, 2], targets: [0.2, 0.1], maxEpochs: 10,
 };
 
+/** A comparison run and the sample-order seed it ran with. */
+export interface SeededResult extends TrainResult { seed: number }
 export interface SweepPoint { rule: Rule; n: number; seed: number; samplesToTarget: (number | null)[]; seconds: number }
 export interface StudyResult {
   options: StudyOptions;
   d: number;
-  /** training-set size */
+  /** training-set and held-out sizes */
   train: number;
-  comparison: TrainResult[];
+  test: number;
+  /** every setting × every comparison seed, seeds innermost */
+  comparison: SeededResult[];
   sweep: SweepPoint[];
 }
 
 /** Runs the comparison and the sweep; progress gets (runs done, runs in all, what runs now). */
 export async function study(data: SpamData, o: StudyOptions, progress?: (done: number, total: number, stage: string) => void, signal?: AbortSignal): Promise<StudyResult> {
   const N = data.train.labels.length;
-  const runs: { label: string; run: TrainOptions }[] = [
-    { label: 'vSGD-fd', run: { algorithm: 'vsgdfd', sparsity: 'instance', minibatch: o.minibatch, epochs: o.epochs, seed: o.seed } },
-    { label: "vSGD-fd variant 'paper'", run: { algorithm: 'vsgdfd', sparsity: 'instance', vsgd: { variant: 'paper' }, minibatch: o.minibatch, epochs: o.epochs, seed: o.seed } },
+  const settings: { label: string; run: Omit<TrainOptions, 'seed'> }[] = [
+    { label: 'vSGD-fd', run: { algorithm: 'vsgdfd', sparsity: 'instance', minibatch: o.minibatch, epochs: o.epochs } },
+    { label: "vSGD-fd variant 'paper'", run: { algorithm: 'vsgdfd', sparsity: 'instance', vsgd: { variant: 'paper' }, minibatch: o.minibatch, epochs: o.epochs } },
   ];
   for (const algorithm of ['sgd', 'adagrad', 'adam'] as const) {
-    for (const lr of o.grids[algorithm]) runs.push({ label: `${algorithm} η₀=${lr}`, run: { algorithm, lr, minibatch: o.minibatch, epochs: o.epochs, seed: o.seed } });
+    for (const lr of o.grids[algorithm]) settings.push({ label: `${algorithm} η₀=${lr}`, run: { algorithm, lr, minibatch: o.minibatch, epochs: o.epochs } });
   }
+  const runs = settings.flatMap(({ label, run }) => o.comparisonSeeds.map((seed) => ({ label: `${label} seed ${seed}`, run: { ...run, seed } })));
   const sweep: { label: string; rule: Rule; n: number; seed: number }[] = [];
   for (const seed of o.seeds) for (const rule of o.rules) for (const n of o.ns) sweep.push({ label: `sweep ${rule} n=${n} seed ${seed}`, rule, n, seed });
   const total = runs.length + sweep.length;
   let done = 0;
-  const comparison: TrainResult[] = [];
+  const comparison: SeededResult[] = [];
   for (const { label, run } of runs) {
     progress?.(done, total, label);
-    comparison.push(await train(data, { ...run, evalEvery: Math.round(N / 4) }, undefined, signal));
+    comparison.push({ ...(await train(data, { ...run, evalEvery: Math.round(N / 4) }, undefined, signal)), seed: run.seed });
     done++;
   }
   const points: SweepPoint[] = [];
@@ -355,7 +361,59 @@ export async function study(data: SpamData, o: StudyOptions, progress?: (done: n
     done++;
   }
   progress?.(done, total, 'done');
-  return { options: o, d: data.d, train: N, comparison, sweep: points };
+  return { options: o, d: data.d, train: N, test: data.test.labels.length, comparison, sweep: points };
+}
+
+/** One setting of the comparison: its runs (one per seed) and their means; `curve` is the mean of
+ * the runs' curves (they evaluate at the same sample counts). */
+export interface Setting extends TrainResult { runs: SeededResult[] }
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** The comparison's settings in the order they ran, each with its mean over the seeds. */
+export function settings(r: StudyResult): Setting[] {
+  const groups = new Map<string, SeededResult[]>();
+  for (const x of r.comparison) {
+    const key = `${x.algorithm} ${x.variant ?? ''} ${x.lr ?? ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), x]);
+  }
+  return [...groups.values()].map((runs) => ({
+    ...runs[0], runs,
+    accuracy: mean(runs.map((x) => x.accuracy)), logLoss: mean(runs.map((x) => x.logLoss)), seconds: mean(runs.map((x) => x.seconds)),
+    curve: runs[0].curve.map((c, k) => [c[0], mean(runs.map((x) => x.curve[k][1])), mean(runs.map((x) => x.curve[k][2]))]),
+  }));
+}
+
+const isDefault = (x: TrainResult) => x.algorithm === 'vsgdfd' && x.variant !== 'paper';
+const settingName = (x: TrainResult) => (x.algorithm === 'vsgdfd' ? `vSGD-fd ${x.variant === 'paper' ? "variant 'paper'" : '(defaults)'}` : NAMES[x.algorithm]);
+
+/** The baselines' best setting by mean held-out accuracy (then log-loss), and how far below it the
+ * defaults land, in points of accuracy: on the mean, and seed by seed against that setting. */
+export function verdict(r: StudyResult): { defaults: Setting; best: Setting; gap: number; perSeed: number[] } {
+  const all = settings(r);
+  const defaults = all.find(isDefault) as Setting;
+  const best = all.filter((x) => x.algorithm !== 'vsgdfd').reduce((p, q) => (q.accuracy > p.accuracy || (q.accuracy === p.accuracy && q.logLoss < p.logLoss) ? q : p));
+  const perSeed = defaults.runs.map((x, k) => 100 * (best.runs[k].accuracy - x.accuracy));
+  return { defaults, best, gap: 100 * (best.accuracy - defaults.accuracy), perSeed };
+}
+
+/** The comparison as markdown (docs/img/spam-study.md). */
+export function comparisonMarkdown(r: StudyResult, target = 0.3): string {
+  const o = r.options;
+  const wrong = (acc: number) => Math.round((1 - acc) * r.test);
+  const lines = [
+    `SpamAssassin, logistic regression, d = ${r.d}, n = ${o.minibatch}, ${o.epochs} epochs, ${r.train} training / ${r.test} held-out messages; every setting runs with sample-order seeds ${o.comparisonSeeds.join(', ')}.`,
+    '',
+    `| optimizer | η₀ | held-out accuracy, seed ${o.comparisonSeeds.join(' / ')} | mean accuracy | messages wrong (mean) | mean log-loss | mean seconds |`,
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const x of settings(r)) {
+    lines.push(`| ${settingName(x)} | ${x.lr ?? '–'} | ${x.runs.map((y) => y.accuracy.toFixed(4)).join(' / ')} | ${x.accuracy.toFixed(4)} | ${mean(x.runs.map((y) => wrong(y.accuracy))).toFixed(1)} | ${x.logLoss.toFixed(4)} | ${x.seconds.toFixed(1)} |`);
+  }
+  const v = verdict(r);
+  lines.push('', `Best tuned setting by mean accuracy: ${settingName(v.best)} η₀ = ${v.best.lr} (${v.best.accuracy.toFixed(4)}). vSGD-fd (defaults): ${v.defaults.accuracy.toFixed(4)}, ` +
+    `${v.gap.toFixed(2)} points below it (target: within ${target.toFixed(2)}: ${v.gap <= target ? 'met' : 'missed'}); seed by seed against that setting: ${v.perSeed.map((g) => g.toFixed(2)).join(', ')} points.`);
+  return lines.join('\n');
 }
 
 /** Mean samples-to-target over seeds per (rule, n); null when some seed never reached it. */
@@ -388,15 +446,16 @@ const short = (v: number) => (v >= 1 ? String(v) : `1e${Math.round(Math.log10(v)
  * vSGD-fd and each baseline's best η₀. */
 export function comparisonPng(r: StudyResult): Buffer {
   const { canvas, ctx } = figureCanvas(900, 430);
-  const base = r.comparison.filter((x) => x.algorithm !== 'vsgdfd');
-  const v = r.comparison.find((x) => x.algorithm === 'vsgdfd' && x.variant !== 'paper') as TrainResult;
-  const paper = r.comparison.find((x) => x.algorithm === 'vsgdfd' && x.variant === 'paper');
+  const all = settings(r);
+  const base = all.filter((x) => x.algorithm !== 'vsgdfd');
+  const v = all.find(isDefault) as Setting;
+  const paper = all.find((x) => x.algorithm === 'vsgdfd' && x.variant === 'paper');
   const lrs = base.map((x) => x.lr as number);
-  const losses = r.comparison.flatMap((x) => x.curve.map((c) => c[1])).filter((x) => Number.isFinite(x));
+  const losses = all.flatMap((x) => x.curve.map((c) => c[1])).filter((x) => Number.isFinite(x));
   const ymin = Math.min(...losses) / 1.5, ymax = 1;
   const yAxis = { min: ymin, max: ymax, log: true, label: 'held-out log-loss', ticks: decades(ymin, ymax).filter((t) => t >= ymin && t <= ymax), format: short };
   const left = new Panel(ctx, 80, 40, 330, 320, { min: Math.min(...lrs) / 1.5, max: Math.max(...lrs) * 1.5, log: true, label: 'η₀', ticks: decades(Math.min(...lrs), Math.max(...lrs)), format: short }, yAxis);
-  left.frame(`after ${r.options.epochs} epochs, n = ${r.options.minibatch}, d = ${r.d}`);
+  left.frame(`after ${r.options.epochs} epochs, n = ${r.options.minibatch}, d = ${r.d}, mean of ${r.options.comparisonSeeds.length} seeds`);
   for (const a of ['sgd', 'adagrad', 'adam'] as const) {
     const xs = base.filter((x) => x.algorithm === a);
     left.line(xs.map((x) => x.lr as number), xs.map((x) => (Number.isFinite(x.logLoss) ? Math.min(x.logLoss, ymax) : ymax)), COLORS[a]);
@@ -408,7 +467,7 @@ export function comparisonPng(r: StudyResult): Buffer {
   const E = r.options.epochs;
   const right = new Panel(ctx, 520, 40, 330, 320, { min: 0, max: E, label: 'epochs', ticks: Array.from({ length: E + 1 }, (_, k) => k) }, yAxis);
   right.frame('learning curves (best η₀ of each baseline)');
-  const best = (a: SpamAlgo) => r.comparison.filter((x) => x.algorithm === a).reduce((p, q) => (q.logLoss < p.logLoss ? q : p));
+  const best = (a: SpamAlgo) => base.filter((x) => x.algorithm === a).reduce((p, q) => (q.logLoss < p.logLoss ? q : p));
   const shown = [v, ...(paper ? [paper] : []), best('sgd'), best('adagrad'), best('adam')];
   const color = (x: TrainResult) => COLORS[x === paper ? 'paper' : x.algorithm];
   for (const x of shown) right.line(x.curve.map((c) => c[0] / N), x.curve.map((c) => c[1]), color(x), 2, x === paper ? [2, 3] : []);
