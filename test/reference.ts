@@ -235,7 +235,7 @@ function rate(o: RefOptions, g: number, v: number, h: number, vh: number, tau: n
   if (o.algo === 'vsgdfd' && o.variant === 'signed') {
     // the noise v − g² sees |h| plus half its standard error over τ·ne samples; the mean sqrt(vh)
     const noiseH = Math.abs(h) + 0.5 * Math.sqrt(Math.max(vh - h * h, 0) / (tau * ne));
-    return (ne * g2) / ((noiseH + eps) * (Math.max(v - g2, 0) + eps) + (Math.sqrt(vh) + eps) * ne * g2);
+    return (ne * g2) / ((noiseH + eps) * (Math.max(v - g2, 0) + eps * v) + (Math.sqrt(vh) + eps) * ne * g2 + 1e-30);
   }
   const base = (ne * g2) / (v + (ne - 1) * g2 + eps);
   return o.algo === 'vsgdfd' ? ((h + eps) / (vh + eps)) * base : base / (h + eps);

@@ -288,7 +288,7 @@ template <int ALGO, class F> VSGD_HD F rate_of(const Params& P, F base, F h, F v
 template <class F> VSGD_HD F signed_rate(F g, F v, F h, F vh, F tau, F ne, float eps) {
   const F g2 = g * g;
   const F noise_h = vabs(h) + 0.5f * vsqrt(vmax(vh - h * h, bc<F>(0)) / (tau * ne));
-  return ne * g2 / ((noise_h + eps) * (vmax(v - g2, bc<F>(0)) + eps) + (vsqrt(vh) + eps) * ne * g2);
+  return ne * g2 / ((noise_h + eps) * (vmax(v - g2, bc<F>(0)) + eps * v) + (vsqrt(vh) + eps) * ne * g2 + bc<F>(1e-30f));
 }
 VSGD_HD bool signed_rate_of(int algo, const Params& P) { return algo == kVsgdFd && P.variant == kSigned; }
 // The rate of either variant from a coordinate's statistics, its memory tau and ne.

@@ -161,7 +161,7 @@ inline double ref_rate(const Opt& o, const Cell& t, double ne) {
   if (o.algo == vsgd::kVsgdFd && o.variant == vsgd::kSigned) {
     // the noise sees |h| plus half its standard error over tau*ne samples, the mean sqrt(vh)
     const double noise_h = std::fabs(t.h) + 0.5 * std::sqrt(std::max(t.vh - t.h * t.h, 0.0) / (t.tau * ne));
-    return ne * g2 / ((noise_h + eps) * (std::max(t.v - g2, 0.0) + eps) + (std::sqrt(t.vh) + eps) * ne * g2);
+    return ne * g2 / ((noise_h + eps) * (std::max(t.v - g2, 0.0) + eps * t.v) + (std::sqrt(t.vh) + eps) * ne * g2 + 1e-30);
   }
   const double base = ne * g2 / (t.v + (ne - 1) * g2 + eps);
   return o.algo == vsgd::kVsgdFd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
@@ -179,7 +179,7 @@ inline double ref_rate(const Opt& o, const Cell& t, double ne) {
 // |a-b|/sqrt(a))), ne the effective row count.
 inline double ref_signed_rate_rel(const Opt& o, const Cell& t, double ne, double sh, double svh) {
   const auto dsqrt = [](double a, double da) { return a > 0 ? std::min(std::sqrt(da), da / std::sqrt(a)) : std::sqrt(da); };
-  const double eps = o.eps, g2 = t.g * t.g, tn = t.tau * ne, a = std::max(t.v - g2, 0.0) + eps;
+  const double eps = o.eps, g2 = t.g * t.g, tn = t.tau * ne, a = std::max(t.v - g2, 0.0) + eps * t.v;
   const double x = std::max(t.vh - t.h * t.h, 0.0), dx = svh + 2 * std::fabs(t.h) * sh + sh * sh;
   const double noise = std::fabs(t.h) + 0.5 * std::sqrt(x / tn), dnoise = sh + 0.5 * dsqrt(x, dx) / std::sqrt(tn);
   const double D = (noise + eps) * a + (std::sqrt(std::max(t.vh, 0.0)) + eps) * ne * g2;
