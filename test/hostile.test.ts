@@ -424,6 +424,9 @@ test('checkpoint: fields the checksum covers are still validated, and a bad one 
     ['state size for another sparsity', { json: '{"sparsity":"global"}' }, /18 state floats where VSGDfd with these options and d = 3 keeps 21/],
     ['state not finite', { state: Object.assign(new Array(18).fill(0), { 5: NaN }) }, /state float 5 is not finite/],
     ['state infinite', { state: Object.assign(new Array(18).fill(0), { 17: -Infinity }) }, /state float 17 is not finite/],
+    // fields: g 0-2, v 3-5, h 6-8, vh 9-11, tau 12-14, eta 15-17
+    ['v negative', { state: Object.assign(new Array(18).fill(0), { 4: -1e-30 }) }, /state float 4 \(v of coordinate 1\) is negative, which no step writes/],
+    ['vh negative', { state: Object.assign(new Array(18).fill(0), { 9: -26670 }) }, /state float 9 \(vh of coordinate 0\) is negative/],
   ];
   for (const [what, c, message] of cases) {
     t.throws(() => VSGDfd.load(theta, craft(c)), { message: new RegExp(`^Invalid checkpoint: .*${message.source}`) }, what);
@@ -434,6 +437,10 @@ test('checkpoint: fields the checksum covers are still validated, and a bad one 
   t.throws(() => VSGDfd.load(theta, craft({ json: '{"bootstrap":"1"}' })), { instanceOf: TypeError, message: /options.bootstrap/ });
   t.throws(() => VSGDfd.load(theta, craft({ json: '{"bootstrap":true}' })), { instanceOf: TypeError, message: /options.bootstrap/ });
   t.true(theta.every((x) => x === 7), 'theta untouched by every refusal');
+  // signed fields may be negative (tau = -m counts a bootstrap's samples), and -0 is not negative
+  const ok = VSGDfd.load(theta, craft({ state: Object.assign(new Array(18).fill(1), { 0: -2, 6: -3, 12: -1, 4: -0 }) }));
+  t.deepEqual([ok.state.g[0], ok.state.h[0], ok.state.tau[0], Object.is(ok.state.v[1], -0)], [-2, -3, -1, true]);
+  ok.dispose();
 });
 
 test('checkpoint: save() refuses a state edited to hold a non-finite value', (t) => {

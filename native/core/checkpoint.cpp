@@ -279,6 +279,19 @@ std::string parse(const uint8_t* data, size_t size, Parsed& out) {
   for (uint32_t k = 0; k < count; ++k)
     if ((get_u32(data + at + 4 * (uint64_t)k) & 0x7f800000u) == 0x7f800000u)
       return "state float " + std::to_string(k) + " is not finite";
+  // second moments and shares are never negative after a step (tau is: it counts the bootstrap's
+  // samples as -m); the rates take square roots of them, so a negative one gives a non-finite rate
+  const Layout L = layout((int)algo, sparsity);
+  const std::pair<int, const char*> signless[] = {{L.v, "v"}, {L.vh, "vh"}, {L.p, "p"}};
+  for (const auto& [slot, name] : signless) {
+    if (slot < 0) continue;
+    for (uint64_t i = 0, n = (uint64_t)d; i < n; ++i) {
+      const uint64_t k = (uint64_t)slot * n + i;
+      const uint32_t bits = get_u32(data + at + 4 * k);
+      if (bits > 0x80000000u)  // sign bit set, and not -0
+        return "state float " + std::to_string(k) + " (" + name + " of coordinate " + std::to_string(i) + ") is negative, which no step writes";
+    }
+  }
 
   out.algo = algo;
   out.d = d;
