@@ -443,6 +443,19 @@ test('checkpoint: fields the checksum covers are still validated, and a bad one 
   ok.dispose();
 });
 
+test('checkpoint: a state whose statistics give no finite rate reads eta 0 there, and that coordinate does not move', (t) => {
+  // g = 1.3e20: finite, but g² overflows float, so the rate of coordinate 0 is not finite
+  const state = [1.3e20, 0.5, 0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 5, 5, 5, 0, 0, 0];
+  const opt = VSGDfd.load(new Float32Array([1, 2, 3]), craft({ state }));
+  const info = opt.step((at, out) => { for (let i = 0; i < 3; i++) out[i] = at[i] - 0.5; });
+  t.is(info.skipped, 1, JSON.stringify(info));
+  t.is(opt.theta[0], 1, 'the coordinate with no finite rate stays');
+  const read = Array.from(opt.state.eta);
+  t.is(read[0], 0);
+  t.true(read[1] > 0 && Number.isFinite(read[1]), String(read));
+  opt.dispose();
+});
+
 test('checkpoint: save() refuses a state edited to hold a non-finite value', (t) => {
   const opt = new Adam(new Float32Array(3));
   opt.state.v[1] = NaN;

@@ -267,7 +267,9 @@ template <int ALGO, int SP, class F> VSGD_HD void derive_eta(const Params& P, fl
     const F g = field<L.g, F>(state, d, i), tau = field<L.tau, F>(state, d, i);
     const F eta = rate<ALGO>(P, g, field<L.v, F>(state, d, i), field<L.h, F>(state, d, i), field<L.vh, F>(state, d, i), tau,
                              eff_rows<SP>(P, n, F{}, field<L.p, F>(state, d, i)));
-    put<L.eta>(state, d, i, tau > 0.0f ? eta : F{});
+    // 0 while bootstrapping, and where the statistics give no finite rate (an edited checkpoint:
+    // every step skips such a coordinate, so it does not move)
+    put<L.eta>(state, d, i, (tau > 0.0f) & visfinite(eta) ? eta : F{});
   }
 }
 
