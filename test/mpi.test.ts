@@ -122,7 +122,10 @@ mpiTest('3 ranks, uneven shares of the rows: the same, through a reduction of mo
   const j = job('equivalence', 3);
   t.is(j.code, 0, j.output);
   t.is(j.results.length, 3, j.output);
-  for (const r of j.results) t.deepEqual(r.problems, [], `seed ${SEED} (VSGD_TEST_SEED=${SEED} reruns this)`);
+  for (const r of j.results) {
+    t.deepEqual(r.problems, [], `seed ${SEED} (VSGD_TEST_SEED=${SEED} reruns this)`);
+    t.true(r.shared as boolean); // the slices of three segments, in rank order
+  }
 });
 
 mpiTest('updateAsync and stepAsync under MPI: the bits of update(), two optimizers at once, and the event loop turns while a rank waits', (t) => {
