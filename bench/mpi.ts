@@ -4,9 +4,11 @@
 // 'none') with curvature on every step, past bootstrap (probe() is then local, so a step is one
 // update()); sparse cases vSGD-fd's defaults ('signed', 'instance'), probeSparse + updateSparse
 // on random rows.
-//   1. what a step sends, and the reduction's time against the fused pass, d = 2^16 … 2^24
+//   1. what a step sends, and the reduction's time against the fused pass, d = 2^16 … 2^24: through
+//      shared memory (the way of ranks on one machine) and by MPI's all-reduce (several machines)
 //   2. the same rows per step on 2 ranks × 1 thread and on 1 rank × 2 threads, d = 2^22
-//   3. weak scaling: 2 ranks × 1 thread with n rows each against 1 rank × 1 thread with n rows
+//   3. weak scaling: 2 ranks × 1 thread with n rows each against 1 rank × 1 thread with n rows,
+//      reducing through shared memory and by the all-reduce
 //   4. sparse rows: reduced over the union of the ranks' coordinates or over all d
 // Writes FILE (default bench/MPI.md) and prints it. Each case runs in its own processes:
 // `--case JSON` is one of them (what this script starts, under mpirun or alone).
@@ -35,8 +37,10 @@ interface Case {
   denseAt?: number;
   /** Open MPI's non-blocking all-reduce algorithm (0: its own choice; the addon sets 1, the ring) */
   algorithm?: number;
+  /** false: VSGD_FD_MPI_SHARED=0, the all-reduce instead of shared memory */
+  shared?: boolean;
 }
-interface Result { step: Ms; reduce?: Ms; floats?: number }
+interface Result { step: Ms; reduce?: Ms; reduceShared?: Ms; floats?: number }
 type Ms = { ms: number; min: number; max: number };
 
 // ---- One case, in this process (one rank of a job, or alone).
@@ -76,17 +80,22 @@ function runCase(c: Case): Result | null {
     floats = step();
     times.push(performance.now() - t0);
   }
-  let reduce: Ms | undefined;
+  let reduce: Ms | undefined, reduceShared: Ms | undefined;
   if (comm && floats) {
-    const buf = new Float32Array(floats);
-    const rt: number[] = [];
-    for (let k = 0; k < c.reps; k++) {
-      comm.barrier();
-      const t0 = performance.now();
-      comm.reduce(buf, floats);
-      rt.push(performance.now() - t0);
-    }
-    reduce = summary(rt);
+    const count = floats;
+    const buf = new Float32Array(count);
+    const time = (fn: () => void) => {
+      const rt: number[] = [];
+      for (let k = 0; k < c.reps + 1; k++) {
+        comm.barrier();
+        const t0 = performance.now();
+        fn();
+        if (k) rt.push(performance.now() - t0); // the first touches the pages
+      }
+      return summary(rt);
+    };
+    reduce = time(() => comm.reduce(buf, count));
+    if (comm.shared(count)) reduceShared = time(() => comm.reduceShared(count));
   }
   // the slowest rank's times are the job's
   const mine = summary(times);
@@ -96,7 +105,7 @@ function runCase(c: Case): Result | null {
   o.dispose();
   comm?.dispose();
   if (rank !== 0) return null;
-  return { step: { ms: all[slow], min: all[slow + 1], max: all[slow + 2] }, ...(reduce ? { reduce, floats } : {}) };
+  return { step: { ms: all[slow], min: all[slow + 1], max: all[slow + 2] }, ...(reduce ? { reduce, floats } : {}), ...(reduceShared ? { reduceShared } : {}) };
 }
 
 /** n rows with k sorted distinct random indices each in [0, d) */
@@ -126,6 +135,7 @@ function spawnCase(c: Case, ranks: number): Result {
     ...process.env,
     ...(c.denseAt !== undefined ? { VSGD_FD_MPI_DENSE_AT: String(c.denseAt) } : {}),
     ...(c.algorithm !== undefined ? { OMPI_MCA_coll_libnbc_iallreduce_algorithm: String(c.algorithm) } : {}),
+    ...(c.shared === false ? { VSGD_FD_MPI_SHARED: '0' } : {}),
   };
   const cmd = ranks > 1 ? ['mpirun', '--allow-run-as-root', '--oversubscribe', '--bind-to', 'none', '-np', String(ranks), ...node] : node;
   const p = spawnSync(cmd[0], cmd.slice(1), { cwd: root, encoding: 'utf8', env, maxBuffer: 1 << 24 });
@@ -153,18 +163,22 @@ function main(): void {
   log('### 1. What a step sends, and the reduction against the fused pass');
   log('');
   log('vSGD-fd (variant \'paper\', sparsity \'none\'), dense rows, curvature every step. 2 ranks × 1 thread with 1 row each; "fused pass": one process, 1 thread, both rows. ' +
-    'Reduction: the all-reduce of what the step sends, alone (ms per step, median (min–max) over the repeats), with the ring the addon asks ' +
-    'Open MPI for and with Open MPI\'s own choice of algorithm.');
+    'Reduction: the sum over the ranks of what the step sends, alone (ms per step, median (min–max) over the repeats): through shared memory (what ranks on one ' +
+    'machine do), and by MPI\'s all-reduce (what ranks on several machines do) with the ring the addon asks Open MPI for and with Open MPI\'s own choice of algorithm. ' +
+    'MPI step: through shared memory, and by the all-reduce (ring).');
   log('');
-  log('| d | floats sent per step | MB | reduction, ms | fused pass, ms | reduction / fused | MPI step, ms | MPI step / fused | reduction, Open MPI\'s choice, ms |');
-  log('|---|---|---|---|---|---|---|---|---|');
+  log('| d | floats sent per step | MB | reduction, shared memory, ms | fused pass, ms | reduction / fused | MPI step, ms | MPI step / fused | reduction, all-reduce, ms | all-reduce, Open MPI\'s choice, ms | MPI step, all-reduce, ms |');
+  log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const e of quick ? [16, 18, 20] : [16, 18, 20, 22, 24]) {
     const d = 2 ** e;
     const one = spawnCase({ d, n: 2, threads: 1, reps }, 1);
     const two = spawnCase({ d, n: 1, threads: 1, reps }, 2);
     const own = spawnCase({ d, n: 1, threads: 1, reps, algorithm: 0 }, 2);
+    const ring = spawnCase({ d, n: 1, threads: 1, reps, shared: false }, 2);
     const floats = two.floats as number;
-    log(`| ${p2(d)} | ${floats} (${f(floats / d, 1)}·d) | ${f((floats * 4) / 2 ** 20, 1)} | ${ms(two.reduce as Ms)} | ${ms(one.step)} | ${f((two.reduce as Ms).ms / one.step.ms)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} | ${ms(own.reduce as Ms)} |`);
+    const sh = two.reduceShared as Ms;
+    log(`| ${p2(d)} | ${floats} (${f(floats / d, 1)}·d) | ${f((floats * 4) / 2 ** 20, 1)} | ${ms(sh)} | ${ms(one.step)} | ${f(sh.ms / one.step.ms)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} | ` +
+      `${ms(two.reduce as Ms)} | ${ms(own.reduce as Ms)} | ${ms(ring.step)} |`);
   }
 
   const D = quick ? 2 ** 18 : 2 ** 22;
@@ -184,12 +198,13 @@ function main(): void {
   log('');
   log('Target: ≤ 1.25 (twice the rows in at most 1.25× the time).');
   log('');
-  log('| n per rank | 1 rank × 1 thread, ms | 2 ranks × 1 thread, ms | ratio |');
-  log('|---|---|---|---|');
+  log('| n per rank | 1 rank × 1 thread, ms | 2 ranks × 1 thread, shared memory, ms | ratio | 2 ranks × 1 thread, all-reduce, ms | ratio |');
+  log('|---|---|---|---|---|---|');
   for (const n of [1, 4, 16]) {
     const one = spawnCase({ d: D, n, threads: 1, reps }, 1);
     const two = spawnCase({ d: D, n, threads: 1, reps }, 2);
-    log(`| ${n} | ${ms(one.step)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} |`);
+    const ring = spawnCase({ d: D, n, threads: 1, reps, shared: false }, 2);
+    log(`| ${n} | ${ms(one.step)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} | ${ms(ring.step)} | ${f(ring.step.ms / one.step.ms)} |`);
   }
 
   const S = quick ? 2 ** 16 : 2 ** 20, n = 16;

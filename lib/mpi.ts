@@ -28,9 +28,17 @@ interface NativeComm {
   allgatherAsync<T extends Numbers>(local: T): Promise<T>;
   union(indices: Int32Array): Int32Array;
   unionAsync(indices: Int32Array): Promise<Int32Array>;
+  shared(floats: number): SharedSums | null;
+  sharedAsync(floats: number): Promise<SharedSums | null>;
+  reduceShared(count: number): void;
+  reduceSharedAsync(count: number): Promise<void>;
   barrier(): void;
   dispose(): void;
 }
+
+/** Memory that every rank of the job maps (ranks on one machine): `mine` takes this rank's sums,
+ * `sum` holds every rank's after reduceShared(). */
+export interface SharedSums { mine: Float32Array; sum: Float32Array }
 
 interface MpiAddon {
   Comm: new () => NativeComm;
@@ -158,6 +166,23 @@ export class Communicator {
   }
   reduceAsync(buf: Float32Array, count: number): Promise<void> {
     return this.#comm.allreduceAsync(buf, count);
+  }
+
+  /** Collective: buffers of `floats` in memory every rank maps, or null when the ranks are not
+   * all on one machine (or VSGD_FD_MPI_SHARED=0 on any rank): then reduce() is the way. */
+  shared(floats: number): SharedSums | null {
+    return this.#comm.shared(floats);
+  }
+  sharedAsync(floats: number): Promise<SharedSums | null> {
+    return this.#comm.sharedAsync(floats);
+  }
+
+  /** sum[0 .. count) becomes the sum over the ranks of their mine[0 .. count). */
+  reduceShared(count: number): void {
+    this.#comm.reduceShared(count);
+  }
+  reduceSharedAsync(count: number): Promise<void> {
+    return this.#comm.reduceSharedAsync(count);
   }
 
   /** The sorted union of every rank's coordinates (any order, repeats allowed). */

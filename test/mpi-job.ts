@@ -104,6 +104,7 @@ const scenarios: Record<string, () => Promise<Out>> = {
     const check = new Communicator('Test', 1);
     const problems: string[] = [];
     const saved: number[][] = [];
+    let shared = true;
     EQUIVALENCE.forEach((sc, k) => {
       const [a, b] = share(rank, sc.minibatch, status.size);
       const same = (what: string, step: number, h: [number, number]) => {
@@ -122,6 +123,7 @@ const scenarios: Record<string, () => Promise<Out>> = {
           const tau = (o.state as { tau?: Float32Array }).tau;
           if (tau && o.bootstrapping !== tau.some((x) => x <= 0)) out.push(`#${k} step ${step}: bootstrapping is ${o.bootstrapping}`);
           if (step === sc.steps - 1) {
+            if (!sc.csr) shared &&= (o as unknown as { dist: { sharedMemory: boolean } }).dist.sharedMemory;
             const bytes = o.save();
             saved.push(digest(bytes));
             out.push(...same('save()', step, digest(bytes)));
@@ -132,7 +134,7 @@ const scenarios: Record<string, () => Promise<Out>> = {
       problems.push(...found.map((p) => `#${k} ${sc.algo}${sc.variant === 'signed' ? " 'signed'" : ''} ${sc.sparsity}${sc.csr ? ' sparse rows' : ''}: ${p}`));
     });
     check.dispose();
-    return { problems, seed: SEED, scenarios: EQUIVALENCE.length, saved: saved.length };
+    return { problems, seed: SEED, scenarios: EQUIVALENCE.length, saved: saved.length, shared };
   },
 
   // updateAsync and stepAsync give the bits of update(); two optimizers stepping at once, started
@@ -234,19 +236,33 @@ const scenarios: Record<string, () => Promise<Out>> = {
     // a call that differs between the ranks: both ranks see the same error
     const mismatch = message(() => c.agree(rank === 0 ? 'update' : 'updateSparse', 9, rank === 0, 3, 0));
     const steps = message(() => c.agree('update', rank === 0 ? 10 : 11, true, 3, 0));
+    // shared memory (ranks on one machine): each rank's floats, summed in rank order
+    const sh = c.shared(5);
+    const sharedSum: number[][] = [];
+    if (sh) {
+      sh.mine.set([1, 2, 3, 4, 5].map((x) => x * 10 ** rank));
+      c.reduceShared(4); // the 5th entry is not summed
+      sharedSum.push([...sh.sum]);
+      sh.mine.set([0.1, 0.2, 0.3, 0.4, 0.5].map((x) => x * (rank + 1)));
+      await c.reduceSharedAsync(5);
+      sharedSum.push([...sh.sum]);
+    }
     c.dispose();
-    return { buf: [...buf], totals, union: [...union], viaAsync: [...viaAsync], ticks, totalsAsync, mismatch, steps };
+    return { buf: [...buf], totals, union: [...union], viaAsync: [...viaAsync], ticks, totalsAsync, mismatch, steps, shared: sh !== null, sharedSum };
   },
   // a rank stuck in its own work: the other one gives up after VSGD_FD_MPI_TIMEOUT
   async stall() {
     const c = new Communicator('Test', 1);
+    // the reduction through shared memory, or (VSGD_FD_MPI_SHARED=0) the all-reduce
+    const sh = c.shared(4);
+    const reduce = () => (sh ? c.reduceShared(4) : c.reduce(new Float32Array(4), 4));
     c.barrier(); // both ranks are up: from here a short deadline measures the stall alone
     process.env.VSGD_FD_MPI_TIMEOUT = '2';
     if (rank === 1) stall(60);
     const start = Date.now();
-    const error = message(() => c.reduce(new Float32Array(4), 4));
-    const after = message(() => c.reduce(new Float32Array(4), 4));
-    report({ error, after, seconds: (Date.now() - start) / 1000, status: mpiStatus() });
+    const error = message(reduce);
+    const after = message(reduce);
+    report({ error, after, seconds: (Date.now() - start) / 1000, status: mpiStatus(), shared: sh !== null });
     process.exitCode = 3;
     return {};
   },

@@ -19,10 +19,12 @@ const mpiTest = why ? test.skip : test.serial;
 interface Job { code: number | null; seconds: number; results: Record<string, unknown>[]; output: string }
 
 /** mpirun -np <np> node test/mpi-job.ts <scenario>: every rank's RESULT line, by rank. */
-function job(scenario: string, np = 2, env: Record<string, string> = {}, timeoutS = 120): Job {
+function job(scenario: string, np = 2, env: Record<string, string> = {}, timeoutS = 120, more: string[] = []): Job {
   const start = Date.now();
-  const args = ['--allow-run-as-root', '--oversubscribe', '--bind-to', 'none', '-np', String(np),
-    process.execPath, '--import', 'tsx', join(root, 'test', 'mpi-job.ts'), scenario];
+  const rank = [process.execPath, '--import', 'tsx', join(root, 'test', 'mpi-job.ts'), scenario];
+  // `more`: mpirun arguments of the last rank ("-x NAME=value -np 1"), which the others lack
+  const args = ['--allow-run-as-root', '--oversubscribe', '--bind-to', 'none', '-np', String(np - (more.length ? 1 : 0)), ...rank,
+    ...(more.length ? [':', ...more, ...rank] : [])];
   // every rank draws the same samples: one seed for all
   const r = spawnSync('mpirun', args, { cwd: root, encoding: 'utf8', env: { ...process.env, VSGD_TEST_SEED: String(SEED), ...env }, timeout: timeoutS * 1000 });
   const output = `${r.stdout}\n${r.stderr}`.slice(-4000);
@@ -79,6 +81,19 @@ mpiTest('the communicator: sums, index union, async forms, and a call that diffe
     t.deepEqual(r.totalsAsync, { rows: 2, nnz: 0 });
     t.regex(r.mismatch as string, /not making the same call \(call: rank 0 update, rank 1 updateSparse; curvature: rank 0 with curvature rows, rank 1 without\)/);
     t.regex(r.steps as string, /step: rank 0 10, rank 1 11/);
+    // both ranks on this machine: the sums through shared memory, rank 0's floats plus rank 1's
+    t.true(r.shared as boolean);
+    t.deepEqual(r.sharedSum, [[11, 22, 33, 44, 0], [0.1, 0.2, 0.3, 0.4, 0.5].map((x) => Math.fround(Math.fround(x) + Math.fround(2 * x)))]);
+  }
+});
+
+mpiTest('shared memory refused by one rank (VSGD_FD_MPI_SHARED=0, as when the ranks are on several machines): every rank keeps the all-reduce', (t) => {
+  const j = job('comm', 2, {}, 120, ['-x', 'VSGD_FD_MPI_SHARED=0', '-np', '1']);
+  t.is(j.code, 0, j.output);
+  t.is(j.results.length, 2, j.output);
+  for (const r of j.results) {
+    t.false(r.shared as boolean);
+    t.deepEqual(r.buf, [3, 6, 9, 4 * ((r.rank as number) + 1)]);
   }
 });
 
@@ -89,6 +104,17 @@ mpiTest('2 ranks with their share of the rows equal 1 process with all of them, 
   for (const r of j.results) {
     t.deepEqual(r.problems, [], `seed ${SEED} (VSGD_TEST_SEED=${SEED} reruns this)`);
     t.is(r.saved, r.scenarios);
+    t.true(r.shared as boolean); // the steps over all d went through shared memory
+  }
+});
+
+mpiTest('the same through the all-reduce (VSGD_FD_MPI_SHARED=0), the way of ranks on several machines', (t) => {
+  const j = job('equivalence', 2, { VSGD_FD_MPI_SHARED: '0' });
+  t.is(j.code, 0, j.output);
+  t.is(j.results.length, 2, j.output);
+  for (const r of j.results) {
+    t.deepEqual(r.problems, [], `seed ${SEED} (VSGD_TEST_SEED=${SEED} reruns this)`);
+    t.false(r.shared as boolean);
   }
 });
 
@@ -96,7 +122,10 @@ mpiTest('3 ranks, uneven shares of the rows: the same, through a reduction of mo
   const j = job('equivalence', 3);
   t.is(j.code, 0, j.output);
   t.is(j.results.length, 3, j.output);
-  for (const r of j.results) t.deepEqual(r.problems, [], `seed ${SEED} (VSGD_TEST_SEED=${SEED} reruns this)`);
+  for (const r of j.results) {
+    t.deepEqual(r.problems, [], `seed ${SEED} (VSGD_TEST_SEED=${SEED} reruns this)`);
+    t.true(r.shared as boolean); // the slices of three segments, in rank order
+  }
 });
 
 mpiTest('updateAsync and stepAsync under MPI: the bits of update(), two optimizers at once, and the event loop turns while a rank waits', (t) => {
@@ -176,17 +205,20 @@ mpiTest('`mpirun -np 2 vsgd-fd train mnist -n 10` (the native MLP) matches one p
   t.regex(tfjs.stderr, /train mnist --tfjs runs in one process; start it without mpirun/);
 });
 
-mpiTest('a rank that stalls: the other stops with a clear error after VSGD_FD_MPI_TIMEOUT, and the job ends', (t) => {
-  const j = job('stall');
-  t.not(j.code, 0);
-  const r0 = j.results.find((r) => r.rank === 0);
-  t.truthy(r0, j.output);
-  t.regex(r0?.error as string, /MPI all-reduce on rank 0 of 2 did not complete within 2 s \(VSGD_FD_MPI_TIMEOUT\): another rank died, stalled, or made a different call/);
-  t.regex(r0?.after as string, /MPI is unusable in this process after an earlier failure/);
-  t.false((r0?.status as { available: boolean }).available);
-  // rank 1 was busy for 60 s: the job ended long before (rank 0 aborted it at exit)
-  t.true(j.seconds < 45, `${j.seconds} s`);
-});
+for (const shared of ['1', '0']) {
+  mpiTest(`a rank that stalls: the other stops with a clear error after VSGD_FD_MPI_TIMEOUT, and the job ends (${shared === '1' ? 'shared memory' : 'the all-reduce'})`, (t) => {
+    const j = job('stall', 2, { VSGD_FD_MPI_SHARED: shared });
+    t.not(j.code, 0);
+    const r0 = j.results.find((r) => r.rank === 0);
+    t.truthy(r0, j.output);
+    t.is(r0?.shared, shared === '1');
+    t.regex(r0?.error as string, /MPI all-reduce on rank 0 of 2 did not complete within 2 s \(VSGD_FD_MPI_TIMEOUT\): another rank died, stalled, or made a different call/);
+    t.regex(r0?.after as string, /MPI is unusable in this process after an earlier failure/);
+    t.false((r0?.status as { available: boolean }).available);
+    // rank 1 was busy for 60 s: the job ended long before (rank 0 aborted it at exit)
+    t.true(j.seconds < 45, `${j.seconds} s`);
+  });
+}
 
 mpiTest('a rank that is killed: the job ends with an error naming it, the other rank does not hang', (t) => {
   const j = job('kill');

@@ -8,15 +8,22 @@
 // Every step starts with a header every rank sends (lib/mpi.ts): the call, the step, d and whether
 // curvature rows came must agree; the rows (and non-zeros) add up to the step's totals.
 //
+// Steps over all d coordinates reduce through memory every rank maps when the ranks are all on
+// one machine (lib/mpi.ts, shared()), else, and for the sparse rows' union, by an all-reduce.
+//
 // Sparse rows are reduced over the union of the ranks' coordinates, O(non-zeros × ranks); over
 // all d coordinates at once where the rows name so many that it is cheaper (DENSE_AT).
-import { Communicator, launched } from '../mpi';
+import { Communicator, launched, type SharedSums } from '../mpi';
 import type { NativeEngine, NativeStats } from '../native';
 import type { SparseRows } from './rows';
 
 /** Sparse rows go the dense way when their non-zeros over all ranks reach this share of d
  * (bench/mpi.ts measures the crossover; docs/distributed.md); VSGD_FD_MPI_DENSE_AT overrides it. */
 export const DENSE_AT = Number(process.env.VSGD_FD_MPI_DENSE_AT ?? 0.1);
+
+/** Where a step's sums go (`send`) and where the summed ones are read (`recv`): the two halves of
+ * the shared memory, or one buffer reduced in place. */
+interface Sums { send: Float32Array; recv: Float32Array; shared: boolean }
 
 /** The data-parallel side of an optimizer made with comm 'mpi', or null when there is nothing
  * to reduce: a process no MPI launcher started, or a job of one rank. Collective: every rank makes
@@ -42,6 +49,7 @@ export class Distributed {
   /** the rows of all ranks in the last step (what StepInfo.rows reports) */
   rows = 0;
   #wire = new Float32Array(0);
+  #shared: SharedSums | null | undefined; // undefined until the first step over all d
   #sent = 0; // floats reduced since the last update (StepInfo.reduced)
 
   constructor(owner: string, readonly d: number, identity: string, readonly fields: number) {
@@ -52,6 +60,11 @@ export class Distributed {
     return this.comm.size;
   }
 
+  /** Whether the steps over all d reduce through shared memory (known after the first). */
+  get sharedMemory(): boolean {
+    return !!this.#shared;
+  }
+
   /** The floats summed over the ranks since the last call (a step, its probe point's included). */
   reduced(): number {
     const sent = this.#sent;
@@ -59,49 +72,62 @@ export class Distributed {
     return sent;
   }
 
-  #reduce(wire: Float32Array, floats: number): void {
-    this.comm.reduce(wire, floats);
+  #reduce(b: Sums, floats: number): void {
+    if (b.shared) this.comm.reduceShared(floats);
+    else this.comm.reduce(b.send, floats);
     this.#sent += floats;
   }
-  #reduceAsync(wire: Float32Array, floats: number): Promise<void> {
+  #reduceAsync(b: Sums, floats: number): Promise<void> {
     this.#sent += floats;
-    return this.comm.reduceAsync(wire, floats);
+    return b.shared ? this.comm.reduceSharedAsync(floats) : this.comm.reduceAsync(b.send, floats);
   }
 
-  #buffer(coords: number): Float32Array {
-    if (this.#wire.length < this.fields * coords) this.#wire = new Float32Array(this.fields * Math.max(coords, this.d >> 4));
-    return this.#wire;
+  // The buffers of a step over `coords` coordinates (null: all d), the shared memory set up
+  // (collectively) by the first step over all d.
+  #sums(coords: Int32Array | null): Sums {
+    if (!coords && this.#shared === undefined) this.#shared = this.comm.shared(this.fields * this.d);
+    return this.#pick(coords);
+  }
+  async #sumsAsync(coords: Int32Array | null): Promise<Sums> {
+    if (!coords && this.#shared === undefined) this.#shared = await this.comm.sharedAsync(this.fields * this.d);
+    return this.#pick(coords);
+  }
+  #pick(coords: Int32Array | null): Sums {
+    if (!coords && this.#shared) return { send: this.#shared.mine, recv: this.#shared.sum, shared: true };
+    const n = coords ? coords.length : this.d;
+    if (this.#wire.length < this.fields * n) this.#wire = new Float32Array(this.fields * Math.max(n, this.d >> 4));
+    return { send: this.#wire, recv: this.#wire, shared: false };
   }
 
   /** update() from n rows of this rank. */
   update(engine: NativeEngine, step: number, grads: Float32Array, n: number, extra: Float32Array | null, probeOut: Float32Array | null): NativeStats {
     const rows = (this.rows = this.comm.agree('update', step, extra !== null, n, 0).rows);
-    const wire = this.#buffer(this.d);
-    this.#reduce(wire, engine.sums(grads, n, extra, wire, rows, false));
-    return engine.applySums(null, wire, rows, extra !== null, step, probeOut);
+    const b = this.#sums(null);
+    this.#reduce(b, engine.sums(grads, n, extra, b.send, rows, false));
+    return engine.applySums(null, b.recv, rows, extra !== null, step, probeOut);
   }
 
   /** update() with every phase off the event loop. */
   async updateAsync(engine: NativeEngine, step: number, grads: Float32Array, n: number, extra: Float32Array | null, probeOut: Float32Array | null): Promise<NativeStats> {
     const rows = (this.rows = (await this.comm.agreeAsync('update', step, extra !== null, n, 0)).rows);
-    const wire = this.#buffer(this.d);
-    await this.#reduceAsync(wire, await engine.sumsAsync(grads, n, extra, wire, rows, false));
-    return engine.applySumsAsync(null, wire, rows, extra !== null, step, probeOut);
+    const b = await this.#sumsAsync(null);
+    await this.#reduceAsync(b, await engine.sumsAsync(grads, n, extra, b.send, rows, false));
+    return engine.applySumsAsync(null, b.recv, rows, extra !== null, step, probeOut);
   }
 
   /** The probe point while coordinates bootstrap: δ from the mean of every rank's rows. */
   probe(engine: NativeEngine, step: number, grads: Float32Array, n: number, out: Float32Array): void {
     const { rows } = this.comm.agree('probe', step, false, n, 0);
-    const wire = this.#buffer(this.d);
-    this.#reduce(wire, engine.sums(grads, n, null, wire, rows, true));
-    engine.probeSums(null, wire, rows, out);
+    const b = this.#sums(null);
+    this.#reduce(b, engine.sums(grads, n, null, b.send, rows, true));
+    engine.probeSums(null, b.recv, rows, out);
   }
 
   async probeAsync(engine: NativeEngine, step: number, grads: Float32Array, n: number, out: Float32Array): Promise<void> {
     const { rows } = await this.comm.agreeAsync('probe', step, false, n, 0);
-    const wire = this.#buffer(this.d);
-    await this.#reduceAsync(wire, await engine.sumsAsync(grads, n, null, wire, rows, true));
-    engine.probeSums(null, wire, rows, out);
+    const b = await this.#sumsAsync(null);
+    await this.#reduceAsync(b, await engine.sumsAsync(grads, n, null, b.send, rows, true));
+    engine.probeSums(null, b.recv, rows, out);
   }
 
   // The coordinates a sparse step reduces over: the union of the ranks' (null: all d).
@@ -115,9 +141,9 @@ export class Distributed {
     const { rows, nnz } = this.comm.agree('updateSparse', step, extra !== null, r.offsets.length - 1, r.indices.length);
     this.rows = rows;
     const coords = this.#coords(r, nnz);
-    const wire = this.#buffer(coords ? coords.length : this.d);
-    this.#reduce(wire, engine.sparseSums(r.offsets, r.indices, r.values, extra, coords, wire, rows, false));
-    const stats = engine.applySums(coords, wire, rows, extra !== null, step, probeOut);
+    const b = this.#sums(coords);
+    this.#reduce(b, engine.sparseSums(r.offsets, r.indices, r.values, extra, coords, b.send, rows, false));
+    const stats = engine.applySums(coords, b.recv, rows, extra !== null, step, probeOut);
     if (!coords) stats[3] = boot - stats[3]; // over all d it counts those still bootstrapping
     return stats;
   }
@@ -126,12 +152,13 @@ export class Distributed {
   probeSparse(engine: NativeEngine, step: number, r: SparseRows, out: Float32Array): void {
     const { rows, nnz } = this.comm.agree('probeSparse', step, false, r.offsets.length - 1, r.indices.length);
     const coords = this.#coords(r, nnz);
-    const wire = this.#buffer(coords ? coords.length : this.d);
-    this.#reduce(wire, engine.sparseSums(r.offsets, r.indices, r.values, null, coords, wire, rows, true));
-    engine.probeSums(coords, wire, rows, out);
+    const b = this.#sums(coords);
+    this.#reduce(b, engine.sparseSums(r.offsets, r.indices, r.values, null, coords, b.send, rows, true));
+    engine.probeSums(coords, b.recv, rows, out);
   }
 
   dispose(): void {
+    this.#shared = null;
     this.comm.dispose();
   }
 }

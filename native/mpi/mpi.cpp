@@ -7,17 +7,23 @@
 // hang. After such an error the job cannot continue: no further MPI call is made, and the process
 // aborts the job when it exits (MPI_Abort), which stops the other ranks too.
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <mpi.h>
 #include <napi.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../addon/promise_worker.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,6 +130,7 @@ struct Job {
   // post the non-blocking call (MPI error code); `step` counts the calls of a multi-part job
   virtual int post(MPI_Comm c, int step, MPI_Request* r) = 0;
   virtual int parts() const { return 1; }
+  virtual void between(int /*step*/) {}  // before part `step` > 0, outside the lock
   virtual void prepare() {}  // before the first part, and done() after the last (on the worker
   virtual void done() {}     // thread for the async form)
   virtual Napi::Value result(Napi::Env env) { return env.Undefined(); }
@@ -136,6 +143,7 @@ std::string run(Job& job, MPI_Comm comm) {
   job.prepare();
   for (int step = 0; step < job.parts(); ++step) {
     MPI_Request req = MPI_REQUEST_NULL;
+    if (step > 0) job.between(step);
     {
       std::lock_guard<std::mutex> g(w.mu);
       if (!w.broken.empty()) return "MPI is unusable in this process after an earlier failure: " + w.broken;
@@ -285,6 +293,151 @@ struct Union : Job {
   }
 };
 
+// ---- Shared memory between the ranks of one machine (docs/distributed.md, "The reduction").
+// One mapping holds a segment per rank and a sum segment. Each rank writes its sums into its own
+// segment; after a barrier each rank adds one slice of the coordinates over all segments, in rank
+// order, into the sum segment; after a second barrier every rank reads the sums from there. Each
+// rank so moves its 1/k share of the sums through the cores once, with no copy through MPI's
+// buffers, and every rank reads the same bits. Ranks on several machines keep the all-reduce.
+struct Shm {
+  static constexpr size_t kHead = 4096;  // the cookie rank 0 writes, which the others check
+  void* base = MAP_FAILED;
+  size_t bytes = 0, floats = 0, stride = 0;  // stride: floats from one segment to the next
+  int ranks = 0;
+  ~Shm() {
+    if (base != MAP_FAILED) munmap(base, bytes);
+  }
+  float* segment(int r) const {
+    return reinterpret_cast<float*>(static_cast<char*>(base) + kHead) + (size_t)r * stride;
+  }
+  float* sum() const { return segment(ranks); }
+};
+
+bool shared_enabled() {
+  const char* v = std::getenv("VSGD_FD_MPI_SHARED");
+  return !(v && std::string(v) == "0");
+}
+
+// Collective: rank 0 creates the mapping and sends its name; every rank maps it and checks the
+// cookie (a rank on another machine finds no such name, or another file); the mapping is used
+// only if every rank has it, else every rank keeps the all-reduce.
+struct SharedSetup : Job {
+  int rank, size;
+  size_t floats;
+  std::shared_ptr<Shm>* slot;  // the communicator's, set when every rank has the mapping
+  std::shared_ptr<Shm> shm;
+  struct Name {
+    char text[64];
+    uint64_t cookie;
+  } name{};
+  int ok = 0;
+  std::vector<int> oks;
+  bool linked = false;
+  SharedSetup(int rank, int size, size_t floats, std::shared_ptr<Shm>* slot)
+      : rank(rank), size(size), floats(floats), slot(slot), oks((size_t)size, 0) {}
+  ~SharedSetup() override { unlink(); }
+  const char* what() const override { return "MPI shared-memory setup"; }
+  int parts() const override { return 2; }
+  void unlink() {
+    if (linked) shm_unlink(name.text), linked = false;
+  }
+  bool map(int fd, bool create) {
+    auto m = std::make_shared<Shm>();
+    m->ranks = size, m->floats = floats, m->stride = (floats + 1023) / 1024 * 1024;
+    m->bytes = Shm::kHead + (size_t)(size + 1) * m->stride * sizeof(float);
+    struct stat st;
+    // posix_fallocate reserves the pages now: a full /dev/shm is a refusal here, not a SIGBUS later
+    if (create ? ftruncate(fd, (off_t)m->bytes) != 0 || posix_fallocate(fd, 0, (off_t)m->bytes) != 0
+               : fstat(fd, &st) != 0 || (size_t)st.st_size != m->bytes)
+      return false;
+    m->base = mmap(nullptr, m->bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (m->base == MAP_FAILED) return false;
+    auto* cookie = static_cast<uint64_t*>(m->base);
+    if (create) *cookie = name.cookie;
+    else if (*cookie != name.cookie) return false;
+    shm = m;
+    return true;
+  }
+  void open(bool create) {
+    const int fd = shm_open(name.text, create ? O_RDWR | O_CREAT | O_EXCL : O_RDWR, 0600);
+    if (fd < 0) return;
+    linked = create;
+    ok = map(fd, create) ? 1 : 0;
+    close(fd);
+  }
+  void prepare() override {
+    if (rank != 0 || !shared_enabled() || floats == 0) return;
+    std::random_device rd;
+    name.cookie = ((uint64_t)rd() << 32 | rd()) | 1;
+    snprintf(name.text, sizeof name.text, "/vsgd-fd-%d-%016llx", (int)getpid(), (unsigned long long)name.cookie);
+    open(true);
+    if (!ok) name.text[0] = 0;
+  }
+  int post(MPI_Comm c, int step, MPI_Request* r) override {
+    if (step == 0) return MPI_Ibcast(&name, (int)sizeof name, MPI_BYTE, 0, c, r);
+    return MPI_Iallgather(&ok, 1, MPI_INT, oks.data(), 1, MPI_INT, c, r);
+  }
+  void between(int) override {
+    name.text[sizeof name.text - 1] = 0;
+    if (rank != 0 && shared_enabled() && name.text[0]) open(false);
+  }
+  void done() override {
+    unlink();  // every rank that could map it has
+    if (std::find(oks.begin(), oks.end(), 0) != oks.end()) shm.reset();
+  }
+  Napi::Value result(Napi::Env env) override {
+    *slot = shm;
+    if (!shm) return env.Null();
+    auto* keep = new std::shared_ptr<Shm>(shm);  // the views keep the mapping
+    auto buf = Napi::ArrayBuffer::New(env, shm->base, shm->bytes,
+                                      [](Napi::Env, void*, std::shared_ptr<Shm>* k) { delete k; }, keep);
+    auto at = [&](const float* p) {
+      return Napi::Float32Array::New(env, shm->floats, buf, (size_t)(reinterpret_cast<const char*>(p) - static_cast<char*>(shm->base)));
+    };
+    auto o = Napi::Object::New(env);
+    o.Set("mine", at(shm->segment(rank)));
+    o.Set("sum", at(shm->sum()));
+    return o;
+  }
+};
+
+// The sum over the ranks of their segments' first `count` floats, into the sum segment. The first
+// barrier waits for every rank's sums (and for every rank to be done reading the last sums), the
+// second for every slice.
+struct SharedReduce : Job {
+  std::shared_ptr<Shm> shm;
+  size_t count;
+  int rank;
+  SharedReduce(std::shared_ptr<Shm> shm, size_t count, int rank) : shm(std::move(shm)), count(count), rank(rank) {}
+  const char* what() const override { return "MPI all-reduce"; }
+  int parts() const override { return 2; }
+  int post(MPI_Comm c, int, MPI_Request* r) override {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return MPI_Ibarrier(c, r);
+  }
+  void between(int) override {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // slices of whole cache lines, so that no two ranks write one line
+    const size_t lines = (count + 15) / 16, k = (size_t)shm->ranks;
+    const size_t lo = std::min(count, lines * (size_t)rank / k * 16), hi = std::min(count, lines * (size_t)(rank + 1) / k * 16);
+    float* out = shm->sum();
+    const float* s0 = shm->segment(0);
+    const float* s1 = shm->segment(1);
+    if (k == 2) {
+      for (size_t i = lo; i < hi; ++i) out[i] = s0[i] + s1[i];
+      return;
+    }
+    for (size_t b = lo; b < hi; b += 4096) {  // blocks that stay in cache across the segments
+      const size_t e = std::min(hi, b + 4096);
+      for (size_t i = b; i < e; ++i) out[i] = s0[i] + s1[i];
+      for (size_t r = 2; r < k; ++r) {
+        const float* s = shm->segment((int)r);
+        for (size_t i = b; i < e; ++i) out[i] += s[i];
+      }
+    }
+  }
+};
+
 struct Barrier : Job {
   const char* what() const override { return "MPI barrier"; }
   int post(MPI_Comm c, int, MPI_Request* r) override { return MPI_Ibarrier(c, r); }
@@ -326,6 +479,9 @@ class Comm : public Napi::ObjectWrap<Comm> {
                         InstanceMethod("allgather", &Comm::AllgatherSync),
                         InstanceMethod("allgatherAsync", &Comm::AllgatherAsync),
                         InstanceMethod("union", &Comm::UnionSync), InstanceMethod("unionAsync", &Comm::UnionAsync),
+                        InstanceMethod("shared", &Comm::SharedSync), InstanceMethod("sharedAsync", &Comm::SharedAsync),
+                        InstanceMethod("reduceShared", &Comm::ReduceSharedSync),
+                        InstanceMethod("reduceSharedAsync", &Comm::ReduceSharedAsync),
                         InstanceMethod("barrier", &Comm::BarrierSync), InstanceMethod("dispose", &Comm::Dispose),
                         InstanceAccessor("rank", &Comm::Rank, nullptr), InstanceAccessor("size", &Comm::Size, nullptr)});
   }
@@ -345,6 +501,7 @@ class Comm : public Napi::ObjectWrap<Comm> {
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
   bool disposed_ = false;
+  std::shared_ptr<Shm> shm_;  // the ranks' shared memory, once shared() found every rank on it
 
   void free_comm() {
     if (comm_ == MPI_COMM_NULL) return;
@@ -391,6 +548,41 @@ class Comm : public Napi::ObjectWrap<Comm> {
   Napi::Value AllreduceSync(const Napi::CallbackInfo& info) { return sync(info.Env(), *allreduce_job(info)); }
   Napi::Value AllreduceAsync(const Napi::CallbackInfo& info) { return async(info, allreduce_job(info)); }
 
+  // shared(floats) -> { mine, sum } (Float32Arrays of `floats`: this rank's segment and the sum
+  // segment) when every rank maps the same memory, else null (ranks on several machines, or
+  // VSGD_FD_MPI_SHARED=0 on any rank). Collective.
+  std::unique_ptr<Job> shared_job(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    if (shm_) throw Napi::Error::New(env, "This communicator already has its shared memory");
+    const double f = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1.0;
+    if (!(f >= 1 && f <= 1e12 && f == (double)(size_t)f))
+      throw Napi::RangeError::New(env, "Expected floats to be a positive integer but received " + describe(info[0]));
+    return std::make_unique<SharedSetup>(rank_, size_, (size_t)f, &shm_);
+  }
+  Napi::Value SharedSync(const Napi::CallbackInfo& info) {
+    if (comm_ == MPI_COMM_NULL) return info.Env().Null();  // one process: nothing to share
+    return sync(info.Env(), *shared_job(info));
+  }
+  Napi::Value SharedAsync(const Napi::CallbackInfo& info) {
+    if (comm_ != MPI_COMM_NULL) return async(info, shared_job(info));
+    auto d = Napi::Promise::Deferred::New(info.Env());
+    d.Resolve(info.Env().Null());
+    return d.Promise();
+  }
+
+  // reduceShared(count): the sum segment's first `count` floats become the sum of every rank's
+  // segment's, in rank order
+  std::unique_ptr<Job> reduce_shared_job(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    live(env);
+    if (!shm_) throw Napi::Error::New(env, "reduceShared() needs the shared memory of shared()");
+    const size_t count = count_arg(env, info[0], std::min<size_t>(shm_->floats, 2147483647));
+    return std::make_unique<SharedReduce>(shm_, count, rank_);
+  }
+  Napi::Value ReduceSharedSync(const Napi::CallbackInfo& info) { return sync(info.Env(), *reduce_shared_job(info)); }
+  Napi::Value ReduceSharedAsync(const Napi::CallbackInfo& info) { return async(info, reduce_shared_job(info)); }
+
   // allgather(local) -> every rank's `local`, rank after rank (the same length on every rank)
   std::unique_ptr<Job> allgather_job(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -422,6 +614,7 @@ class Comm : public Napi::ObjectWrap<Comm> {
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    shm_.reset();  // the views, while they live, keep the mapping
     free_comm();
     disposed_ = true;
     return info.Env().Undefined();
