@@ -83,7 +83,11 @@ struct Dense {
       return t.total();
     }
     if (n <= T.fused_rows) {
+      // two lane groups at a time: measured faster from n = 2 on, slower with one row
+      // (docs/performance.md)
       size_t i = i0;
+      if (n >= T.pair_rows)
+        for (; i + 2 * kLanes <= i1; i += 2 * kLanes) two(P, K, r, at, i, n, out, t);
       for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, n, nullptr, 0, out));
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, n, nullptr, 0, out));
       return t.total();
@@ -113,10 +117,22 @@ struct Dense {
     buf.store(k, s);
   }
 
+  // all n rows of the 16 coordinates at i, a whole cache line of each row at a time, then the
+  // update of each half (or, with `out`, the sums stored there)
+  template <class At>
+  static VSGD_LANE void two(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int n,
+                            const WireBuf* out, Tally& t) {
+    SumsT<vf8> s[2] = {sums_zero<vf8>(), sums_zero<vf8>()};
+    add_rows<ALGO, SP, 2>(P, s, r, i, 0, n);
+    if (out) return out->store(i, s[0]), out->store(i + kLanes, s[1]);
+    t.add(finish<ALGO, SP, vf8>(P, K, s[0], at, i));
+    t.add(finish<ALGO, SP, vf8>(P, K, s[1], at, i + kLanes));
+  }
+
   // rows [j0, n) of the coordinates at i, on top of their buffered sums when j0 > 0, then the
   // update (or, with `out`, the sums stored there)
   template <class F, class At>
-  static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int j0,
+  static VSGD_LANE Outcome<mask_t<F>> one(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int j0,
                                 int n, const SumsBuf* buf, size_t k, const WireBuf* out) {
     SumsT<F> s = j0 > 0 ? buf->load<F>(k) : sums_zero<F>();
     add_rows<ALGO, SP, F>(P, s, r, i, j0, n);
