@@ -120,19 +120,20 @@ struct Dense {
   // all n rows of the 16 coordinates at i, a whole cache line of each row at a time, then the
   // update of each half (or, with `out`, the sums stored there)
   template <class At>
-  static VSGD_LANE void two(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int n,
-                            const WireBuf* out, Tally& t) {
+  static void two(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int n,
+                  const WireBuf* out, Tally& t) {
     SumsT<vf8> s[2] = {sums_zero<vf8>(), sums_zero<vf8>()};
     add_rows<ALGO, SP, 2>(P, s, r, i, 0, n);
-    if (out) return out->store(i, s[0]), out->store(i + kLanes, s[1]);
-    t.add(finish<ALGO, SP, vf8>(P, K, s[0], at, i));
-    t.add(finish<ALGO, SP, vf8>(P, K, s[1], at, i + kLanes));
+    for (int k = 0; k < 2; ++k) {  // a loop, not two copies of the update's code
+      if (out) out->store(i + k * kLanes, s[k]);
+      else t.add(finish<ALGO, SP, vf8>(P, K, s[k], at, i + k * kLanes));
+    }
   }
 
   // rows [j0, n) of the coordinates at i, on top of their buffered sums when j0 > 0, then the
   // update (or, with `out`, the sums stored there)
   template <class F, class At>
-  static VSGD_LANE Outcome<mask_t<F>> one(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int j0,
+  static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int j0,
                                 int n, const SumsBuf* buf, size_t k, const WireBuf* out) {
     SumsT<F> s = j0 > 0 ? buf->load<F>(k) : sums_zero<F>();
     add_rows<ALGO, SP, F>(P, s, r, i, j0, n);
