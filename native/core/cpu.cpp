@@ -99,6 +99,7 @@ class Cpu final : public Backend {
     if (o.fused_rows >= 0) tuning_.fused_rows = o.fused_rows;
     if (o.chunk_rows > 0) tuning_.chunk_rows = o.chunk_rows;
     tuning_.eta_in_pass = o.eta_in_pass;
+    if (o.pair_rows >= 0) tuning_.pair_rows = o.pair_rows;
   }
   const char* name() const override { return "cpu"; }
   bool fuses_probe() const override { return true; }

@@ -14,6 +14,7 @@ struct Tuning {
   int fused_rows = 16;       // up to this many rows: one pass, sums in registers
   int chunk_rows = 8;        // beyond: rows in chunks of this many, sums buffered per block between chunks
   bool eta_in_pass = false;  // measurement only: load and store eta even where a read derives it
+  int pair_rows = 2;         // from this many rows (fused shape): two lane groups, each row's line whole
 };
 
 // Arrays beyond this many bytes are taken to live in memory rather than in cache: the sparse

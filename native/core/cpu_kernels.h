@@ -83,7 +83,11 @@ struct Dense {
       return t.total();
     }
     if (n <= T.fused_rows) {
+      // two lane groups at a time: measured faster from n = 2 on, slower with one row
+      // (docs/performance.md)
       size_t i = i0;
+      if (n >= T.pair_rows)
+        for (; i + 2 * kLanes <= i1; i += 2 * kLanes) two(P, K, r, at, i, n, out, t);
       for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, n, nullptr, 0, out));
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, n, nullptr, 0, out));
       return t.total();
@@ -111,6 +115,19 @@ struct Dense {
     SumsT<F> s = j0 == 0 ? sums_zero<F>() : buf.load<F>(k);
     add_rows<ALGO, SP, F>(P, s, r, i, j0, j1);
     buf.store(k, s);
+  }
+
+  // all n rows of the 16 coordinates at i, a whole cache line of each row at a time, then the
+  // update of each half (or, with `out`, the sums stored there)
+  template <class At>
+  static void two(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int n,
+                  const WireBuf* out, Tally& t) {
+    SumsT<vf8> s[2] = {sums_zero<vf8>(), sums_zero<vf8>()};
+    add_rows<ALGO, SP, 2>(P, s, r, i, 0, n);
+    for (int k = 0; k < 2; ++k) {  // a loop, not two copies of the update's code
+      if (out) out->store(i + k * kLanes, s[k]);
+      else t.add(finish<ALGO, SP, vf8>(P, K, s[k], at, i + k * kLanes));
+    }
   }
 
   // rows [j0, n) of the coordinates at i, on top of their buffered sums when j0 > 0, then the

@@ -77,27 +77,38 @@ struct DenseRows {
   size_t d;
 };
 
-// Rows j0 .. j1-1 of the coordinate(s) at i into s, in row order.
-template <int ALGO, int SP, class F>
-VSGD_HD void add_rows(const Params& P, SumsT<F>& s, const DenseRows& r, size_t i, int j0, int j1) {
+// Rows j0 .. j1-1 of the coordinate(s) at i into s, in row order. G > 1: G lane groups side by
+// side (s[0..G-1], coordinates i, i + lanes, ...), so that each row's cache line is read whole
+// before the next row's: many streams at one offset in their pages share a set of the L1, and a
+// line read half at a time may be evicted between its halves (docs/performance.md).
+template <int ALGO, int SP, int G = 1, class F>
+VSGD_HD void add_rows(const Params& P, SumsT<F>* s, const DenseRows& r, size_t i, int j0, int j1) {
+  constexpr size_t W = sizeof(F) / sizeof(float);
   const float* g = r.grads + i;
   const float* e = uses_sparsity(ALGO) && r.extra ? r.extra + i : nullptr;
   if (r.weights) {  // reweighting: the direction too (rare; a plain loop)
-    for (int j = j0; j < j1; ++j) {
-      const F x = lane_load<F>(g + (size_t)j * r.d);
-      add_grad<SP>(s, x);
-      add_dir(s, (double)r.weights[j], x);
-      if (e) add_curv<ALGO, SP>(P, s, x, lane_load<F>(e + (size_t)j * r.d));
-    }
+    for (int j = j0; j < j1; ++j)
+      for (int k = 0; k < G; ++k) {
+        const F x = lane_load<F>(g + (size_t)j * r.d + k * W);
+        add_grad<SP>(s[k], x);
+        add_dir(s[k], (double)r.weights[j], x);
+        if (e) add_curv<ALGO, SP>(P, s[k], x, lane_load<F>(e + (size_t)j * r.d + k * W));
+      }
   } else if (e) {
     for (int j = j0; j < j1; ++j) {
-      const F x = lane_load<F>(g + (size_t)j * r.d);
-      add_grad<SP>(s, x);
-      add_curv<ALGO, SP>(P, s, x, lane_load<F>(e + (size_t)j * r.d));
+      F x[G], y[G];
+      for (int k = 0; k < G; ++k) x[k] = lane_load<F>(g + (size_t)j * r.d + k * W);
+      for (int k = 0; k < G; ++k) y[k] = lane_load<F>(e + (size_t)j * r.d + k * W);
+      for (int k = 0; k < G; ++k) add_grad<SP>(s[k], x[k]), add_curv<ALGO, SP>(P, s[k], x[k], y[k]);
     }
   } else {
-    for (int j = j0; j < j1; ++j) add_grad<SP>(s, lane_load<F>(g + (size_t)j * r.d));
+    for (int j = j0; j < j1; ++j)
+      for (int k = 0; k < G; ++k) add_grad<SP>(s[k], lane_load<F>(g + (size_t)j * r.d + k * W));
   }
+}
+template <int ALGO, int SP, class F>
+VSGD_HD void add_rows(const Params& P, SumsT<F>& s, const DenseRows& r, size_t i, int j0, int j1) {
+  add_rows<ALGO, SP, 1>(P, &s, r, i, j0, j1);
 }
 
 // Sums of many coordinates, field by field (structure of arrays): the buffer of phase (a).

@@ -7,13 +7,15 @@
 //              arithmetic alone
 //   --eta      the pass as it is (eta derived when the state is read) against the pass that
 //              loads and stores eta too (docs/performance.md)
+//   --pairs    the fused pass eight coordinates at a time against sixteen (two lane groups, each
+//              row's cache line read whole before the next row's), at every n given
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
 // that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
 // same arrays, call by call; every timing is the median of --reps calls after one untimed call,
 // and ratios are bandwidth over the triad's, measured before them.
 //
 // Usage: vsgd_bench_cpu [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd]
-//                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta]
+//                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta] [--pairs]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -134,7 +136,7 @@ int main(int argc, char** argv) {
   int log2d = 24, chunk = -1;
   Run R{vsgd::kVsgdFd, 0, 0, 9};
   std::vector<int> ns = {1, 10};
-  bool shape = false, cache = false, eta = false;
+  bool shape = false, cache = false, eta = false, pairs = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -146,13 +148,14 @@ int main(int argc, char** argv) {
     else if (a == "--shape") shape = true;
     else if (a == "--cache") cache = true;
     else if (a == "--eta") eta = true;
+    else if (a == "--pairs") pairs = true;
     else if (a == "--algo") {
       const std::string v = next();
       R.algo = v == "adam" ? vsgd::kAdam : v == "sgd" ? vsgd::kSgd : vsgd::kVsgdFd;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd] [--n 1,10] [--shape] "
-                   "[--chunk 8] [--cache] [--eta]\n",
+                   "[--chunk 8] [--cache] [--eta] [--pairs]\n",
                    argv[0]);
       return 2;
     }
@@ -179,6 +182,9 @@ int main(int argc, char** argv) {
     if (shape) {
       o.fused_rows = 1 << 30, vs.push_back({"fused", o});
       o.fused_rows = 0, vs.push_back({"blocked", o});
+    } else if (pairs) {
+      o.pair_rows = 1 << 30, vs.push_back({"8 lanes", o});
+      o.pair_rows = 1, vs.push_back({"2 x 8", o});
     } else if (eta) {
       vs.push_back({"eta read", o});
       o.eta_in_pass = true, vs.push_back({"eta stored", o});
