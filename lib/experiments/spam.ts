@@ -471,7 +471,7 @@ export function comparisonPng(r: StudyResult): Buffer {
   const shown = [v, ...(paper ? [paper] : []), best('sgd'), best('adagrad'), best('adam')];
   const color = (x: TrainResult) => COLORS[x === paper ? 'paper' : x.algorithm];
   for (const x of shown) right.line(x.curve.map((c) => c[0] / N), x.curve.map((c) => c[1]), color(x), 2, x === paper ? [2, 3] : []);
-  const label = (x: TrainResult) => (x === paper ? "vSGD-fd variant 'paper'" : x.algorithm === 'vsgdfd' ? NAMES.vsgdfd : `${NAMES[x.algorithm]} (best η₀ = ${x.lr})`);
+  const label = (x: TrainResult) => (x.algorithm === 'vsgdfd' ? settingName(x) : `${NAMES[x.algorithm]} (best η₀ = ${x.lr})`);
   legend(ctx, 30, 405, shown.map((x) => ({ color: color(x), label: label(x), dash: x === paper ? [2, 3] : undefined })));
   return png(canvas);
 }
