@@ -241,6 +241,32 @@ function rate(o: RefOptions, g: number, v: number, h: number, vh: number, tau: n
   return o.algo === 'vsgdfd' ? ((h + eps) / (vh + eps)) * base : base / (h + eps);
 }
 
+/**
+ * The rate's relative rounding allowance: first-order propagation through rate() of absolute
+ * allowances sg, sv, sh, svh of g, v, h, vh (each also rounded once more as a float kernel reads and
+ * squares it). Where v is close to g² or vh to h², 'signed' takes the differences, which those
+ * allowances move by far more than their relative size: bounded through the differences
+ * (|√a − √b| ≤ min(√|a−b|, |a−b|/√a)). The native self-check allows the same (ref_rate_rel).
+ */
+export function rateRel(o: RefOptions, c: { g: number; v: number; h: number; vh: number; tau: number }, ne: number,
+  s: { g: number; v: number; h: number; vh: number }): number {
+  const eps = o.epsilon, u = 8 * 2 ** -24, g2 = c.g * c.g;
+  const sg = s.g + u * Math.abs(c.g), sv = s.v + u * Math.abs(c.v), sh = s.h + u * Math.abs(c.h), svh = s.vh + u * Math.abs(c.vh);
+  const relG2 = c.g !== 0 ? Math.min((2 * sg) / Math.abs(c.g), 1) : 0;
+  if (!(o.algo === 'vsgdfd' && o.variant === 'signed')) {
+    const den = c.v + (ne - 1) * g2 + eps;
+    const rel = relG2 + (sv + (ne - 1) * g2 * relG2) / den + sh / (Math.abs(c.h) + eps);
+    return rel + (o.algo === 'vsgdfd' ? svh / (Math.abs(c.vh) + eps) : 0);
+  }
+  const dsqrt = (a: number, da: number) => (a > 0 ? Math.min(Math.sqrt(da), da / Math.sqrt(a)) : Math.sqrt(da));
+  const tn = c.tau * ne, a = Math.max(c.v - g2, 0) + eps * c.v, da = 2 * Math.abs(c.g) * sg + sv;
+  const x = Math.max(c.vh - c.h * c.h, 0), dx = svh + 2 * Math.abs(c.h) * sh + sh * sh;
+  const noise = Math.abs(c.h) + 0.5 * Math.sqrt(x / tn), dnoise = sh + (0.5 * dsqrt(x, dx)) / Math.sqrt(tn);
+  const vh = Math.max(c.vh, 0), mean = (Math.sqrt(vh) + eps) * ne * g2;
+  const D = (noise + eps) * a + mean, dD = dnoise * a + (noise + eps) * da + dsqrt(vh, svh) * ne * g2 + mean * relG2;
+  return relG2 + (dD < D ? dD / (D - dD) : 1);
+}
+
 /** Eq. 5 as docs/algorithm.md states it: weights from the rows' absolute cosines, the weighted direction, n_eff. */
 interface Reweighting { w: Float64Array; neff: number; dir: Float64Array }
 export function reweighting(grads: ArrayLike<number>, n: number, d: number): Reweighting {

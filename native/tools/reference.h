@@ -167,16 +167,38 @@ inline double ref_rate(const Opt& o, const Cell& t, double ne) {
   return o.algo == vsgd::kVsgdFd ? (t.h + eps) / (t.vh + eps) * base : base / (t.h + eps);
 }
 
+// The rate's relative allowance from the absolute allowances of g, v, h and vh (sl[kG] ...):
+// first-order error propagation through ref_rate, each field also rounded once more as the
+// kernel reads and squares it. 'signed' takes sqrt(max(vh - h^2, 0)) and max(v - g^2, 0) + eps*v,
+// which the allowances move by far more than their relative size where vh is close to h^2
+// (steady curvature) or v to g^2 (no gradient noise): bounded through the differences directly
+// (|sqrt(a) - sqrt(b)| <= min(sqrt(|a-b|), |a-b|/sqrt(a))). ne: the effective row count.
+inline double ref_rate_rel(const Opt& o, const Cell& t, double ne, const double* sl) {
+  const double eps = o.eps, g2 = t.g * t.g;
+  const double sg = sl[kG] + kUlps * std::fabs(t.g), sv = sl[kV] + kUlps * std::fabs(t.v);
+  const double sh = sl[kH] + kUlps * std::fabs(t.h), svh = sl[kVH] + kUlps * std::fabs(t.vh);
+  const double rel_g2 = t.g != 0 ? std::min(2 * sg / std::fabs(t.g), 1.0) : 0.0;
+  if (!(o.algo == vsgd::kVsgdFd && o.variant == vsgd::kSigned)) {
+    const double den = t.v + (ne - 1) * g2 + eps;
+    const double rel = rel_g2 + (sv + (ne - 1) * g2 * rel_g2) / den + sh / (std::fabs(t.h) + eps);
+    return rel + (o.algo == vsgd::kVsgdFd ? svh / (std::fabs(t.vh) + eps) : 0.0);
+  }
+  const auto dsqrt = [](double a, double da) { return a > 0 ? std::min(std::sqrt(da), da / std::sqrt(a)) : std::sqrt(da); };
+  const double tn = t.tau * ne, a = std::max(t.v - g2, 0.0) + eps * t.v, da = 2 * std::fabs(t.g) * sg + sv;
+  const double x = std::max(t.vh - t.h * t.h, 0.0), dx = svh + 2 * std::fabs(t.h) * sh + sh * sh;
+  const double noise = std::fabs(t.h) + 0.5 * std::sqrt(x / tn), dnoise = sh + 0.5 * dsqrt(x, dx) / std::sqrt(tn);
+  const double vh = std::max(t.vh, 0.0), mean = (std::sqrt(vh) + eps) * ne * g2;
+  const double D = (noise + eps) * a + mean;
+  const double dD = dnoise * a + (noise + eps) * da + dsqrt(vh, svh) * ne * g2 + mean * rel_g2;
+  return rel_g2 + (dD < D ? dD / (D - dD) : 1.0);
+}
+
 // vSGD-fd / vSGD, one coordinate. `flip` inverts the outlier decision; `*ambiguous` says the
 // decision lies within float rounding of its threshold, so either outcome is acceptable.
 // With reweighting (rw not null, dense rows): the rate uses rw->neff, the step rw->dir[i].
 // eta: the rate of the step where the update stores it ('instance' sparsity, reweighting), else
 // (as a read of the state derives it, docs/algorithm.md) the rate the new statistics give with
 // this update's ne, 0 while bootstrapping, whether or not this update changed the coordinate.
-// The 'signed' rate takes sqrt(max(vh - h^2, 0)), which the allowances sh and svh of h and vh move
-// by far more than their relative size where vh is close to h^2 (steady curvature): eta's
-// relative allowance bounded from them directly (|sqrt(a) - sqrt(b)| <= min(sqrt(|a-b|),
-// |a-b|/sqrt(a))), ne the effective row count.
 inline double ref_signed_rate_rel(const Opt& o, const Cell& t, double ne, double sh, double svh) {
   const auto dsqrt = [](double a, double da) { return a > 0 ? std::min(std::sqrt(da), da / std::sqrt(a)) : std::sqrt(da); };
   const double eps = o.eps, g2 = t.g * t.g, tn = t.tau * ne, a = std::max(t.v - g2, 0.0) + eps * t.v;
@@ -208,13 +230,8 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
   if (derived) {
     if (t.tau <= 0) return t.eta = 0, out.slack[kEta] = 0, out;
     t.eta = ref_rate(o, t, ne);
-    // the allowances of the fields it is made of, relatively (g enters squared)
-    const double rel = (t.g != 0 ? std::min(2 * out.slack[kG] / std::fabs(t.g), 1.0) : 0.0) +
-                       out.slack[kH] / (std::fabs(t.h) + o.eps) + out.slack[kVH] / (std::fabs(t.vh) + o.eps);
-    out.slack[kEta] = std::max(out.slack[kEta], rel * std::fabs(t.eta));
+    out.slack[kEta] = std::max(out.slack[kEta], ref_rate_rel(o, t, ne, out.slack) * std::fabs(t.eta));
   }
-  if (o.algo == vsgd::kVsgdFd && o.variant == vsgd::kSigned && t.tau > 0 && ne > 0)
-    out.slack[kEta] += ref_signed_rate_rel(o, t, ne, out.slack[kH], out.slack[kVH]) * std::fabs(t.eta);
   return out;
 }
 
@@ -279,8 +296,12 @@ inline RefOut ref_vsgd_step(const Opt& o, const Cell& in, double theta, const do
     out.slack[kG] = kUlps * (seen * std::fabs(in.g) + std::fabs(s1)) / total;  // g's mean may cancel
     out.slack[kH] = rel_delta * std::fabs(t.h) + (sgn ? kUlps * c_size / total : 0.0);
     out.slack[kVH] = 2 * rel_delta * std::fabs(t.vh);
-    // eta goes with g^2 and h/vh
-    out.slack[kEta] = ((t.g != 0 ? std::min(2 * out.slack[kG] / std::fabs(t.g), 1.0) : 0.0) + 3 * rel_delta) * std::fabs(t.eta);
+    out.slack[kV] = kUlps * std::fabs(t.v);
+    if (t.tau > 0) {
+      const double ne = rw ? (double)(float)rw->neff : o.sparsity == vsgd::kInstance ? m
+                      : o.sparsity == vsgd::kGlobal ? std::min(std::max(n * t.p, 1.0), (double)n) : n;
+      out.slack[kEta] = ref_rate_rel(o, t, ne, out.slack) * std::fabs(t.eta);
+    }
   } else {
     const double gb = s1 / m, q = s2 / m, cb = c1 / m, cq = c2 / m;
     bool outlier = false;
@@ -330,14 +351,22 @@ inline RefOut ref_vsgd_step(const Opt& o, const Cell& in, double theta, const do
     const double step = rw ? rw->dir[i] : s1 / ne;
     th = theta - eta * step;
     t.eta = eta;
-    // g may cancel; eta goes with g^2, theta moves by eta*mean, tau by g^2/v
-    const double err_g = kUlps * ((1 - r) * std::fabs(in.g) + r * std::fabs(gb));
+    // the moving averages may cancel: (1 - r)·old + r·new carries the rounding of both terms and
+    // of r itself, which (1 - r) turns into a large relative error where tau is near 1. eta goes
+    // with them (ref_rate_rel), theta moves by eta*mean, tau by g^2/v
+    const auto avg_err = [&](double old_x, double new_x) { return kUlps * (std::fabs(old_x) + r * std::fabs(new_x)); };
+    const double err_g = avg_err(in.g, gb), err_v = avg_err(in.v, q);
     const double rel_g2 = t.g != 0 ? std::min(2 * err_g / std::fabs(t.g), 1.0) : 1.0;
     out.slack[kG] = err_g;
-    if (sgn && e) out.slack[kH] = r * kUlps * c_size / m;  // the mean of signed samples may cancel
-    out.slack[kEta] = rel_g2 * std::fabs(eta);
-    out.slack[kFields] = (rel_g2 + kUlps) * std::fabs(eta * step) + (rw ? kUlps * std::fabs(eta) * rw->size[i] : 0.0);
-    out.slack[kTau] = (rel_g2 + kUlps) * (g2 / (t.v + eps)) * tau_before;
+    out.slack[kV] = err_v;
+    if (e) {
+      out.slack[kH] = avg_err(in.h, cb) + (sgn ? r * kUlps * c_size / m : 0.0);  // signed samples may cancel
+      if (fd) out.slack[kVH] = avg_err(in.vh, cq);
+    }
+    const double rel_eta = ref_rate_rel(o, t, ne, out.slack);
+    out.slack[kEta] = rel_eta * std::fabs(eta);
+    out.slack[kFields] = (rel_eta + kUlps) * std::fabs(eta * step) + (rw ? kUlps * std::fabs(eta) * rw->size[i] : 0.0);
+    out.slack[kTau] = (rel_g2 + err_v / (t.v + eps) + kUlps) * (g2 / (t.v + eps)) * tau_before;
   }
   bool ok = storable(th);
   for (int f = 0; f < kFields; ++f) ok = ok && storable(field(t, f));
