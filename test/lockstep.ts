@@ -8,7 +8,7 @@
 // float32 rounding flips the outlier test (checked below). The probe point is held tighter, to its
 // offset: 2e-5·|δ| + 1e-6·|θ+δ| + the same allowance.
 import type { Optimizer, VSGDfd } from '../lib/index.ts';
-import { gauss, rateRel, refCloneState, refCurvSample, refProbe, type RefState, refUpdate, reweighting } from './reference.ts';
+import { effRows, gauss, rateRel, refCloneState, refCurvSample, refProbe, type RefState, refUpdate, reweighting } from './reference.ts';
 import { logUniform, make, refField, refOptions, rng, type Setup, toRef } from './helpers.ts';
 
 const RTOL = 2e-5;
@@ -115,15 +115,12 @@ function conditioning(sc: Scenario, before: RefState, after: RefState, grads: Fl
   if (sc.algo !== 'vsgdfd' && sc.algo !== 'vsgd') return null;
   const { d, minibatch: n } = sc, o = refOptions(sc), u = 8 * 2 ** -24;
   const out = { tau: new Float64Array(d), eta: new Float64Array(d), theta: new Float64Array(d) };
-  const neff = sc.reweight ? reweighting(grads, n, d).neff : 0;
+  const neff = sc.reweight ? reweighting(grads, n, d).neff : undefined;
   for (let i = 0; i < d; i++) {
     if (!(before.tau[i] > 0 && after.tau[i] > 0)) continue;
-    let ne = n;
-    if (sc.reweight) ne = neff;
-    else if (sc.sparsity === 'instance') {
-      ne = 0;
-      for (let j = 0; j < n; j++) ne += grads[j * d + i] !== 0 ? 1 : 0;
-    } else if (sc.sparsity === 'global') ne = Math.min(Math.max(n * after.p[i], 1), n);
+    let m = 0;
+    for (let j = 0; j < n; j++) m += grads[j * d + i] !== 0 ? 1 : 0;
+    const ne = effRows(o, neff, n, m, after.p[i]);
     if (ne === 0) continue;
     const c = { g: after.g[i], v: after.v[i], h: after.h[i], vh: after.vh[i], tau: after.tau[i] };
     const err = (f: 'g' | 'v' | 'h' | 'vh') => u * (2 * Math.abs(before[f][i]) + Math.abs(after[f][i])); // ≥ u·(|old| + r·|new|)

@@ -229,6 +229,14 @@ function deriveEta(o: RefOptions, s: RefState, n: number, d: number): void {
   }
 }
 
+/** Effective minibatch size: n_eff with reweighting, else dense n, instance m_i, global the long-run clamp(n·p, 1, n). */
+export function effRows(o: RefOptions, neff: number | undefined, n: number, m: number, p: number): number {
+  if (neff !== undefined) return neff;
+  if (o.sparsity === 'instance') return m;
+  if (o.sparsity === 'global') return Math.min(Math.max(n * p, 1), n);
+  return n;
+}
+
 /** The rate eta (docs/algorithm.md) from the statistics, the memory tau and ne effective rows. */
 function rate(o: RefOptions, g: number, v: number, h: number, vh: number, tau: number, ne: number): number {
   const eps = o.epsilon, g2 = g * g;
@@ -371,10 +379,7 @@ function vsgdCoordinate(
       nh = C * (nh + eps);
       if (fd) nvh = C * C * (nvh + eps);
       ntau = tot;
-      let ne = rw ? rw.neff : n;
-      if (o.sparsity === 'instance') ne = m;
-      if (o.sparsity === 'global') ne = Math.min(Math.max(n * np, 1), n);
-      neta = rate(o, ng, nv, nh, nvh, ntau, ne);
+      neta = rate(o, ng, nv, nh, nvh, ntau, effRows(o, rw?.neff, n, m, np));
     } else {
       ntau = -tot;
     }
@@ -427,12 +432,7 @@ function vsgdCoordinate(
   }
   const np = global ? (1 - r) * p + (r * m) / n : p;
 
-  // Effective minibatch size: dense n, instance m_i, global the long-run clamp(n·p, 1, n).
-  let ne: number;
-  if (rw) ne = rw.neff;
-  else if (o.sparsity === 'none') ne = n;
-  else if (o.sparsity === 'instance') ne = m;
-  else ne = Math.min(Math.max(n * np, 1), n);
+  const ne = effRows(o, rw?.neff, n, m, np);
 
   const g2 = ng * ng;
   // v ≥ g² in exact arithmetic keeps this factor in [0, 1]; rounding can push g² past v + ε

@@ -155,6 +155,16 @@ inline double ref_delta(const Opt& o, const Cell& s, const double* x, int n, dou
 inline RefOut ref_vsgd_step(const Opt& o, const Cell& in, double theta, const double* x, const double* e, int n,
                             bool flip, bool* ambiguous, const RefReweight* rw, size_t i);
 
+// The effective row count ne of a step with n rows, m of them active at the coordinate, p its
+// 'global' density: the float n_eff with reweighting (passed to the kernels as a float), else
+// n (dense), m ('instance') or n·p within [1, n] ('global').
+inline double ref_ne(const Opt& o, const RefReweight* rw, int n, double m, double p) {
+  if (rw) return (float)rw->neff;
+  if (o.sparsity == vsgd::kInstance) return m;
+  if (o.sparsity == vsgd::kGlobal) return std::min(std::max(n * p, 1.0), (double)n);
+  return n;
+}
+
 // SPEC's rate eta of the statistics in t for ne effective rows.
 inline double ref_rate(const Opt& o, const Cell& t, double ne) {
   const double g2 = t.g * t.g, eps = o.eps;
@@ -199,16 +209,6 @@ inline double ref_rate_rel(const Opt& o, const Cell& t, double ne, const double*
 // eta: the rate of the step where the update stores it ('instance' sparsity, reweighting), else
 // (as a read of the state derives it, docs/algorithm.md) the rate the new statistics give with
 // this update's ne, 0 while bootstrapping, whether or not this update changed the coordinate.
-inline double ref_signed_rate_rel(const Opt& o, const Cell& t, double ne, double sh, double svh) {
-  const auto dsqrt = [](double a, double da) { return a > 0 ? std::min(std::sqrt(da), da / std::sqrt(a)) : std::sqrt(da); };
-  const double eps = o.eps, g2 = t.g * t.g, tn = t.tau * ne, a = std::max(t.v - g2, 0.0) + eps * t.v;
-  const double x = std::max(t.vh - t.h * t.h, 0.0), dx = svh + 2 * std::fabs(t.h) * sh + sh * sh;
-  const double noise = std::fabs(t.h) + 0.5 * std::sqrt(x / tn), dnoise = sh + 0.5 * dsqrt(x, dx) / std::sqrt(tn);
-  const double D = (noise + eps) * a + (std::sqrt(std::max(t.vh, 0.0)) + eps) * ne * g2;
-  const double dD = dnoise * a + dsqrt(std::max(t.vh, 0.0), svh) * ne * g2;
-  return dD < D ? dD / (D - dD) : 1.0;
-}
-
 // vSGD-fd / vSGD, one coordinate. `flip` inverts the outlier decision; `*ambiguous` says the
 // decision lies within float rounding of its threshold, so either outcome is acceptable.
 // With reweighting (rw not null, dense rows): the rate uses rw->neff, the step rw->dir[i].
@@ -219,13 +219,9 @@ inline RefOut ref_vsgd(const Opt& o, const Cell& in, double theta, const double*
                        bool* ambiguous, const RefReweight* rw = nullptr, size_t i = 0) {
   RefOut out = ref_vsgd_step(o, in, theta, x, e, n, flip, ambiguous, rw, i);
   Cell& t = out.s;
-  double ne = n;  // as the step forms it
-  if (rw) ne = (float)rw->neff;
-  if (o.sparsity == vsgd::kInstance) {
-    ne = 0;
-    for (int j = 0; j < n; ++j) ne += ref_active(o, x[j]) ? 1 : 0;
-  }
-  if (o.sparsity == vsgd::kGlobal) ne = std::min(std::max(n * t.p, 1.0), (double)n);
+  double m = 0;
+  for (int j = 0; j < n; ++j) m += ref_active(o, x[j]) ? 1 : 0;
+  const double ne = ref_ne(o, rw, n, m, t.p);  // as the step forms it
   const bool derived = o.sparsity != vsgd::kInstance && !rw;
   if (derived) {
     if (t.tau <= 0) return t.eta = 0, out.slack[kEta] = 0, out;
@@ -285,10 +281,7 @@ inline RefOut ref_vsgd_step(const Opt& o, const Cell& in, double theta, const do
       t.h = o.C * (t.h + eps);
       if (fd) t.vh = o.C * o.C * (t.vh + eps);
       t.tau = total;
-      double ne = rw ? (double)(float)rw->neff : n;
-      if (o.sparsity == vsgd::kInstance) ne = m;
-      if (o.sparsity == vsgd::kGlobal) ne = std::min(std::max(n * t.p, 1.0), (double)n);
-      t.eta = ref_rate(o, t, ne);
+      t.eta = ref_rate(o, t, ref_ne(o, rw, n, m, t.p));
     } else {
       t.tau = -total;
       flags |= fBoot;
@@ -297,11 +290,7 @@ inline RefOut ref_vsgd_step(const Opt& o, const Cell& in, double theta, const do
     out.slack[kH] = rel_delta * std::fabs(t.h) + (sgn ? kUlps * c_size / total : 0.0);
     out.slack[kVH] = 2 * rel_delta * std::fabs(t.vh);
     out.slack[kV] = kUlps * std::fabs(t.v);
-    if (t.tau > 0) {
-      const double ne = rw ? (double)(float)rw->neff : o.sparsity == vsgd::kInstance ? m
-                      : o.sparsity == vsgd::kGlobal ? std::min(std::max(n * t.p, 1.0), (double)n) : n;
-      out.slack[kEta] = ref_rate_rel(o, t, ne, out.slack) * std::fabs(t.eta);
-    }
+    if (t.tau > 0) out.slack[kEta] = ref_rate_rel(o, t, ref_ne(o, rw, n, m, t.p), out.slack) * std::fabs(t.eta);
   } else {
     const double gb = s1 / m, q = s2 / m, cb = c1 / m, cq = c2 / m;
     bool outlier = false;
@@ -337,13 +326,8 @@ inline RefOut ref_vsgd_step(const Opt& o, const Cell& in, double theta, const do
       t.h = (1 - r) * in.h + r * cb;
       if (fd) t.vh = (1 - r) * in.vh + r * cq;
     }
-    double ne = n;
-    if (rw) ne = (float)rw->neff;  // passed to the kernels as a float
-    if (o.sparsity == vsgd::kInstance) ne = m;
-    if (o.sparsity == vsgd::kGlobal) {
-      t.p = (1 - r) * in.p + r * (m / n);
-      ne = std::min(std::max(n * t.p, 1.0), (double)n);
-    }
+    if (o.sparsity == vsgd::kGlobal) t.p = (1 - r) * in.p + r * (m / n);
+    const double ne = ref_ne(o, rw, n, m, t.p);
     const double g2 = t.g * t.g;
     const double tau_before = t.tau;
     t.tau = std::max(1 - g2 / (t.v + eps), 0.0) * t.tau + 1;  // in [0, 1] exactly; docs/algorithm.md
