@@ -117,13 +117,17 @@ function conditioning(sc: Scenario, before: RefState, after: RefState, grads: Fl
   const out = { tau: new Float64Array(d), eta: new Float64Array(d), theta: new Float64Array(d) };
   const neff = sc.reweight ? reweighting(grads, n, d).neff : undefined;
   for (let i = 0; i < d; i++) {
-    if (!(before.tau[i] > 0 && after.tau[i] > 0)) continue;
+    // the step that ends a bootstrap computes the first rate from means over this step's rows
+    const ends = before.tau[i] <= 0 && after.tau[i] > 0;
+    if (!(after.tau[i] > 0 && (before.tau[i] > 0 || ends))) continue;
     let m = 0;
     for (let j = 0; j < n; j++) m += grads[j * d + i] !== 0 ? 1 : 0;
     const ne = effRows(o, neff, n, m, after.p[i]);
     if (ne === 0) continue;
     const c = { g: after.g[i], v: after.v[i], h: after.h[i], vh: after.vh[i], tau: after.tau[i] };
-    const err = (f: 'g' | 'v' | 'h' | 'vh') => u * (2 * Math.abs(before[f][i]) + Math.abs(after[f][i])); // ≥ u·(|old| + r·|new|)
+    // a regular step: ≥ u·(|old| + r·|new|); a bootstrap's means: float sums of up to n terms each
+    const err = (f: 'g' | 'v' | 'h' | 'vh') =>
+      ends ? (n + 2) * 2 ** -24 * (Math.abs(before[f][i]) + Math.abs(after[f][i])) : u * (2 * Math.abs(before[f][i]) + Math.abs(after[f][i]));
     const s = { g: err('g'), v: err('v'), h: err('h'), vh: err('vh') };
     const rel = rateRel(o, c, ne, s), eps = o.epsilon;
     const relG2 = c.g !== 0 ? Math.min((2 * (s.g + u * Math.abs(c.g))) / Math.abs(c.g), 1) : 1;
