@@ -188,34 +188,29 @@ struct Probe {
 };
 
 // Probe where tau <= 0 only, the rest of `out` being left as the last step wrote it: a scan of
-// tau, 8 lanes at a time, and the rows read at the bootstrapping coordinates only. A block of
-// kBlock where more than a quarter of the coordinates bootstrap is cheaper whole (contiguous,
-// vectorized), and gives the same bits.
+// tau, lane group by lane group, and the rows read where some lane bootstraps. Its other lanes
+// get the same bits again. Under sparse rates a group without an active row is left as well: the
+// last step wrote its point from the same state with no rows (an image's blank pixels bootstrap
+// for good, and are then a large share of the coordinates).
 template <int ALGO, int SP>
 struct Patch {
-  static void run(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, float* out) {
+  static void run(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, float* out) {
+    const Params P = P0;  // copied, as in Dense::run
+    const StepK K = K0;
     constexpr Layout L = layout(ALGO, SP);
     const float* tau = a.state + (size_t)L.tau * a.d;
-    for (size_t b0 = i0; b0 < i1; b0 += kBlock) {
-      const size_t b1 = std::min(i1, b0 + kBlock);
-      vm8 boot{};
-      size_t i = b0, lanes = 0;
-      for (; i + kLanes <= b1; i += kLanes) boot -= lane_load<vf8>(tau + i) <= 0.0f;
-      for (; i < b1; ++i) lanes += tau[i] <= 0.0f;
-      lanes += (size_t)sum(boot);
-      if (lanes == 0) continue;
-      if (4 * lanes > b1 - b0) {
-        Probe<ALGO, SP>::run(P, K, a, b0, b1, out);
-        continue;
-      }
-      const DenseRows r{a.grads, nullptr, nullptr, a.d};
-      for (size_t k0 = b0; k0 < b1; k0 += kLanes) {
-        const size_t end = std::min(b1, k0 + kLanes);
-        if (end - k0 == kLanes && !any_lane(lane_load<vf8>(tau + k0) <= 0.0f)) continue;
-        for (size_t j = k0; j < end; ++j)
-          if (tau[j] <= 0.0f) out[j] = Probe<ALGO, SP>::template at<float>(P, K, r, a, j);
-      }
-    }
+    size_t i = i0;
+    for (; i + kLanes <= i1; i += kLanes)
+      if (any_lane(lane_load<vf8>(tau + i) <= 0.0f)) group<vf8>(P, K, a, i, out);
+    for (; i < i1; ++i)
+      if (tau[i] <= 0.0f) group<float>(P, K, a, i, out);
+  }
+  template <class F> static void group(const Params& P, const StepK& K, const StepArgs& a, size_t i, float* out) {
+    const DenseRows r{a.grads, nullptr, nullptr, a.d};
+    SumsT<F> s = sums_zero<F>();
+    if (r.grads) add_rows<ALGO, SP, F>(P, s, r, i, 0, a.n);
+    if (!all_active(SP) && !any_lane(s.m > 0.0f)) return;
+    lane_store(out + i, probe_point<ALGO, SP, F>(P, K, s, Place{a.theta, a.state, a.d, nullptr}, i));
   }
 };
 

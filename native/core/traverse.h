@@ -244,11 +244,30 @@ VSGD_HD Outcome<mask_t<F>> finish_as(const Params& P, const StepK& K, const Sums
   return o;
 }
 
+// Lanes without an active row (sparse modes): apply() would keep their θ and state as they are,
+// so only the next probe point is written. Blank inputs (an image's border pixels) never get a row
+// and bootstrap for good; without this they would run the bootstrap candidate every step.
+template <int ALGO, int SP, class F, class At>
+VSGD_HD Outcome<mask_t<F>> untouched(const Params& P, At& at, size_t i) {
+  constexpr Layout L = layout(ALGO, SP);
+  const F tau = at.template get<L.tau, F>(i);
+  const mask_t<F> boot = tau <= 0.0f;
+  if (needs_offset(ALGO) && at.wants_probe()) {
+    const F v = P.variant == kSigned ? at.template get<L.v, F>(i) : F{};
+    const ProbeIn<F> in{at.template get<L.g, F>(i), v, tau, F{}, F{}, F{}, at.template index<F>(i)};
+    const F th = at.template get_theta<F>(i);
+    at.set_probe(i, th + (any_lane(boot) ? probe_offset<true>(P, in) : probe_offset<false>(P, in)));
+  }
+  const mask_t<F> no{};
+  return Outcome<mask_t<F>>{no, no, no, boot};
+}
+
 // One step of the coordinate(s) at i from their sums: θ and state loaded, updated, stored, and
 // the next probe point written (vSGD-fd, when asked for: exact once bootstrap is over).
 template <int ALGO, int SP, class F, class At>
 VSGD_HD Outcome<mask_t<F>> finish(const Params& P, const StepK& K, const SumsT<F>& s, At& at, size_t i) {
   constexpr Layout L = layout(ALGO, SP);
+  if (uses_sparsity(ALGO) && !all_active(SP) && !any_lane(s.m > 0.0f)) return untouched<ALGO, SP, F>(P, at, i);
   const CoordT<F> c{at.template get<L.g, F>(i),   at.template get<L.v, F>(i),   at.template get<L.h, F>(i),
                     at.template get<L.vh, F>(i),  at.template get<L.tau, F>(i), at.template get<L.eta, F>(i),
                     at.template get<L.p, F>(i)};
