@@ -343,7 +343,9 @@ VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, c
   const F rth = theta - eta * (P.reweight ? a.dir : global ? gb * (a.m / ne) : gb);
 
   CoordT<F> t{rg, rv, rh, fd ? rvh : s.vh, rtau, eta, rp};
-  if (BOOT && any_lane(boot)) {  // uniform: skipped once no lane is bootstrapping
+  // uniform: skipped unless a lane that bootstraps steps (blank inputs bootstrap for good beside
+  // active coordinates, and only kept lanes' candidates matter)
+  if (BOOT && any_lane(boot & go)) {
     // bootstrap: running plain means, then over-estimates that make the first rates small
     const F seen = boot ? -s.tau : bc<F>(0), total = seen + m1;
     const M done = total >= P.bootstrap;
