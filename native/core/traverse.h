@@ -191,8 +191,14 @@ template <int SP, class F> VSGD_HD MeanT<SP, F> grad_mean(const StepK& K, const 
     r.inv_f = bc<F>(K.inv_nf);
   } else {  // 1/m per coordinate, 1 where no row is active (all its sums are 0 then)
     r.m = s.m;
-    r.inv_w = (wide_t<F>{} + 1.0) / widen(vmax(s.m, bc<F>(1)));
-    r.inv_f = narrow<F>(r.inv_w);
+    const F m1 = vmax(s.m, bc<F>(1));
+    if (!any_lane(m1 != K.n)) {  // the step's 1/n, the same bits (always so with one row)
+      r.inv_w = wide_t<F>{} + K.inv_n;
+      r.inv_f = bc<F>(K.inv_nf);
+    } else {
+      r.inv_w = (wide_t<F>{} + 1.0) / widen(m1);
+      r.inv_f = narrow<F>(r.inv_w);
+    }
   }
   r.g1 = narrow<F>(s.s1 * r.inv_w);
   return r;
