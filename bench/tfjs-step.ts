@@ -87,9 +87,30 @@ async function bench(backend: TfBackend) {
     }
   }
   const rows = runs.map((r) => ({ name: r.c.name, ...Object.fromEntries(PARTS.map((p) => [p, median(r.times[p])])) }) as { name: string } & Record<Part, number>);
+  const blank = sparseness(m.train.images, ((runs[1].o as VSGDfdOptimizer).native?.state as { tau?: Float32Array } | undefined)?.tau);
   for (const r of runs) (r.model.dispose(), r.o.dispose());
   tf.dispose([xs, ys]);
-  return { backend, rows };
+  return { backend, rows, blank };
+}
+
+// What 'instance' sparsity makes of this batch: pixels 0 in every digit (their weights never get a
+// row), and vSGD-fd's coordinates still bootstrapping after the run, alone and by groups of 8 lanes.
+function sparseness(images: Float32Array | Uint8Array, tau: Float32Array | undefined) {
+  let pixels = 0;
+  for (let p = 0; p < 784; p++) {
+    let zero = true;
+    for (let i = 0; i < BATCH && zero; i++) zero = images[i * 784 + p] === 0;
+    pixels += zero ? 1 : 0;
+  }
+  let boot = 0, groups = 0, bootGroups = 0;
+  if (tau) {
+    for (let i = 0; i < tau.length; i += 8, groups++) {
+      let any = false;
+      for (let k = i; k < Math.min(i + 8, tau.length); k++) if (tau[k] <= 0) (boot++, (any = true));
+      bootGroups += any ? 1 : 0;
+    }
+  }
+  return { pixels, boot, d: tau?.length ?? 0, groups, bootGroups };
 }
 
 async function main(): Promise<void> {
@@ -100,14 +121,16 @@ async function main(): Promise<void> {
   const busy = others();
   const lines = [`steps of the MNIST MLP (d = 235,146, batch ${BATCH}); medians of ${REPS}×${STEPS} steps each, milliseconds; ` +
     `other processes kept ${(100 * busy).toFixed(0)} % of the CPUs busy meanwhile`, ''];
-  for (const { backend, rows } of results) {
+  for (const { backend, rows, blank } of results) {
     const adam = rows[0].optimizer;
     lines.push(`${backend} backend:`, '| optimizer | gradients at θ | gradients at θ+δ | optimizer step | of which gather / write / update | step ÷ tfjs Adam\'s |', '|---|---|---|---|---|---|');
     for (const r of rows) {
       const split = r.name === 'tfjs Adam' ? '–' : `${r.gather.toFixed(3)} / ${r.write.toFixed(3)} / ${r.update.toFixed(3)}`;
       lines.push(`| ${r.name} | ${r.evaluate.toFixed(2)} | ${r.probeEvaluate ? r.probeEvaluate.toFixed(2) : '–'} | ${r.optimizer.toFixed(3)} | ${split} | ${(r.optimizer / adam).toFixed(2)} |`);
     }
-    lines.push('');
+    const z = blank;
+    lines.push(`${z.pixels} of 784 pixels are 0 in every digit of the batch; after the run vSGD-fd has ${z.boot} of ${z.d} coordinates ` +
+      `(${((100 * z.boot) / z.d).toFixed(0)} %) bootstrapping, in ${z.bootGroups} of ${z.groups} groups of 8 (${((100 * z.bootGroups) / z.groups).toFixed(0)} %)`, '');
   }
   const seconds = (performance.now() - start) / 1000;
   lines.push(`${seconds.toFixed(0)} s`);

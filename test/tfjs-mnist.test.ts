@@ -116,4 +116,8 @@ test.serial('bench:tfjs runs and writes its medians (speed is claimed in docs/tf
   for (const x of rows) t.true(x.evaluate > 0 && x.optimizer > 0, x.name);
   t.true(rows[1].probeEvaluate > 0 && rows[0].probeEvaluate === 0);
   t.regex(r.stdout, /\| tfjs Adam \|/);
+  // the batch's blank pixels (the first 128 training digits) and vSGD-fd's bootstrapping share
+  const z = j.results[0].blank as { pixels: number; boot: number; d: number; groups: number; bootGroups: number };
+  t.is(z.pixels, 268);
+  t.true(z.d === 235_146 && z.boot > 0 && z.boot <= z.d && z.bootGroups <= z.groups && z.groups === Math.ceil(z.d / 8));
 });
