@@ -228,6 +228,12 @@ VSGD_HD BatchT<F> batch(const Params& P, const StepK& K, const SumsT<F>& s, cons
   return b;
 }
 
+// The next probe point θ + δ of the coordinate(s) at i from their state after a step (no rows).
+template <bool BOOT, class F, class At>
+VSGD_HD void next_probe(const Params& P, At& at, size_t i, F th, F g, F v, F tau) {
+  if (at.wants_probe()) at.set_probe(i, th + probe_offset<BOOT>(P, ProbeIn<F>{g, v, tau, F{}, F{}, F{}, at.template index<F>(i)}));
+}
+
 // finish() once it is known whether some lane bootstraps (BOOT), c being the loaded state.
 template <int ALGO, int SP, bool BOOT, class F, class At>
 VSGD_HD Outcome<mask_t<F>> finish_as(const Params& P, const StepK& K, const SumsT<F>& s, At& at, size_t i, CoordT<F> c) {
@@ -245,8 +251,7 @@ VSGD_HD Outcome<mask_t<F>> finish_as(const Params& P, const StepK& K, const Sums
   at.template set<L.p>(i, c.p);
   at.set_theta(i, th);
   // a coordinate that bootstraps after this step was bootstrapping before it (BOOT)
-  if (needs_offset(ALGO) && at.wants_probe())
-    at.set_probe(i, th + probe_offset<BOOT>(P, ProbeIn<F>{c.g, c.v, c.tau, F{}, F{}, F{}, idx}));
+  if (needs_offset(ALGO)) next_probe<BOOT>(P, at, i, th, c.g, c.v, c.tau);
   return o;
 }
 
@@ -260,9 +265,7 @@ VSGD_HD Outcome<mask_t<F>> untouched(const Params& P, At& at, size_t i) {
   const mask_t<F> boot = tau <= 0.0f;
   if (needs_offset(ALGO) && at.wants_probe()) {
     const F v = P.variant == kSigned ? at.template get<L.v, F>(i) : F{};
-    const ProbeIn<F> in{at.template get<L.g, F>(i), v, tau, F{}, F{}, F{}, at.template index<F>(i)};
-    const F th = at.template get_theta<F>(i);
-    at.set_probe(i, th + (any_lane(boot) ? probe_offset<true>(P, in) : probe_offset<false>(P, in)));
+    next_probe<true>(P, at, i, at.template get_theta<F>(i), at.template get<L.g, F>(i), v, tau);
   }
   const mask_t<F> no{};
   return Outcome<mask_t<F>>{no, no, no, boot};
