@@ -40,7 +40,7 @@ interface Case {
   /** false: VSGD_FD_MPI_SHARED=0, the all-reduce instead of shared memory */
   shared?: boolean;
 }
-interface Result { step: Ms; reduce?: Ms; reduceShared?: Ms; floats?: number }
+interface Result { step: Ms; reduce?: Ms; floats?: number }
 type Ms = { ms: number; min: number; max: number };
 
 // ---- One case, in this process (one rank of a job, or alone).
@@ -80,7 +80,7 @@ function runCase(c: Case): Result | null {
     floats = step();
     times.push(performance.now() - t0);
   }
-  let reduce: Ms | undefined, reduceShared: Ms | undefined;
+  let reduce: Ms | undefined;
   if (comm && floats) {
     const count = floats;
     const buf = new Float32Array(count);
@@ -95,7 +95,6 @@ function runCase(c: Case): Result | null {
       return summary(rt);
     };
     reduce = time(() => comm.reduce(buf, count));
-    if (comm.shared(count)) reduceShared = time(() => comm.reduceShared(count));
   }
   // the slowest rank's times are the job's
   const mine = summary(times);
@@ -105,7 +104,7 @@ function runCase(c: Case): Result | null {
   o.dispose();
   comm?.dispose();
   if (rank !== 0) return null;
-  return { step: { ms: all[slow], min: all[slow + 1], max: all[slow + 2] }, ...(reduce ? { reduce, floats } : {}), ...(reduceShared ? { reduceShared } : {}) };
+  return { step: { ms: all[slow], min: all[slow + 1], max: all[slow + 2] }, ...(reduce ? { reduce, floats } : {}) };
 }
 
 /** n rows with k sorted distinct random indices each in [0, d) */
@@ -163,12 +162,12 @@ function main(): void {
   log('### 1. What a step sends, and the reduction against the fused pass');
   log('');
   log('vSGD-fd (variant \'paper\', sparsity \'none\'), dense rows, curvature every step. 2 ranks × 1 thread with 1 row each; "fused pass": one process, 1 thread, both rows. ' +
-    'Reduction: the sum over the ranks of what the step sends, alone (ms per step, median (min–max) over the repeats): through shared memory (what ranks on one ' +
-    'machine do), and by MPI\'s all-reduce (what ranks on several machines do) with the ring the addon asks Open MPI for and with Open MPI\'s own choice of algorithm. ' +
-    'MPI step: through shared memory, and by the all-reduce (ring).');
+    'MPI step, shared memory (what ranks on one machine do): each rank writes its sums, and the update adds every rank\'s up as it loads them, so the reduction has no time of its own. ' +
+    'All-reduce (what ranks on several machines do): the sum over the ranks of what the step sends, alone (ms per step, median (min–max) over the repeats), with the ring ' +
+    'the addon asks Open MPI for and with Open MPI\'s own choice of algorithm, and the whole MPI step with the ring.');
   log('');
-  log('| d | floats sent per step | MB | reduction, shared memory, ms | fused pass, ms | reduction / fused | MPI step, ms | MPI step / fused | reduction, all-reduce, ms | all-reduce, Open MPI\'s choice, ms | MPI step, all-reduce, ms |');
-  log('|---|---|---|---|---|---|---|---|---|---|---|');
+  log('| d | floats sent per step | MB | fused pass, ms | MPI step, shared memory, ms | MPI step / fused | reduction, all-reduce, ms | reduction / fused | all-reduce, Open MPI\'s choice, ms | MPI step, all-reduce, ms |');
+  log('|---|---|---|---|---|---|---|---|---|---|');
   for (const e of quick ? [16, 18, 20] : [16, 18, 20, 22, 24]) {
     const d = 2 ** e;
     const one = spawnCase({ d, n: 2, threads: 1, reps }, 1);
@@ -176,9 +175,9 @@ function main(): void {
     const own = spawnCase({ d, n: 1, threads: 1, reps, algorithm: 0 }, 2);
     const ring = spawnCase({ d, n: 1, threads: 1, reps, shared: false }, 2);
     const floats = two.floats as number;
-    const sh = two.reduceShared as Ms;
-    log(`| ${p2(d)} | ${floats} (${f(floats / d, 1)}·d) | ${f((floats * 4) / 2 ** 20, 1)} | ${ms(sh)} | ${ms(one.step)} | ${f(sh.ms / one.step.ms)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} | ` +
-      `${ms(two.reduce as Ms)} | ${ms(own.reduce as Ms)} | ${ms(ring.step)} |`);
+    const red = two.reduce as Ms;
+    log(`| ${p2(d)} | ${floats} (${f(floats / d, 1)}·d) | ${f((floats * 4) / 2 ** 20, 1)} | ${ms(one.step)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} | ` +
+      `${ms(red)} | ${f(red.ms / one.step.ms)} | ${ms(own.reduce as Ms)} | ${ms(ring.step)} |`);
   }
 
   const D = quick ? 2 ** 18 : 2 ** 22;

@@ -30,15 +30,16 @@ interface NativeComm {
   unionAsync(indices: Int32Array): Promise<Int32Array>;
   shared(floats: number): SharedSums | null;
   sharedAsync(floats: number): Promise<SharedSums | null>;
-  reduceShared(count: number): void;
-  reduceSharedAsync(count: number): Promise<void>;
+  shareSums(): void;
+  shareSumsAsync(): Promise<void>;
   barrier(): void;
   dispose(): void;
 }
 
-/** Memory that every rank of the job maps (ranks on one machine): `mine` takes this rank's sums,
- * `sum` holds every rank's after reduceShared(). */
-export interface SharedSums { mine: Float32Array; sum: Float32Array }
+/** Memory that every rank of the job maps (ranks on one machine), in two sets that consecutive
+ * steps take turns on: `mine[set]` takes this rank's sums; after shareSums(), `all[set]` holds
+ * every rank's, `stride` floats apart, in rank order. */
+export interface SharedSums { mine: [Float32Array, Float32Array]; all: [Float32Array, Float32Array]; stride: number }
 
 interface MpiAddon {
   Comm: new () => NativeComm;
@@ -177,12 +178,12 @@ export class Communicator {
     return this.#comm.sharedAsync(floats);
   }
 
-  /** sum[0 .. count) becomes the sum over the ranks of their mine[0 .. count). */
-  reduceShared(count: number): void {
-    this.#comm.reduceShared(count);
+  /** Collective: returns once every rank has written its sums into `mine` (shared()). */
+  shareSums(): void {
+    this.#comm.shareSums();
   }
-  reduceSharedAsync(count: number): Promise<void> {
-    return this.#comm.reduceSharedAsync(count);
+  shareSumsAsync(): Promise<void> {
+    return this.#comm.shareSumsAsync();
   }
 
   /** The sorted union of every rank's coordinates (any order, repeats allowed). */

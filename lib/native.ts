@@ -44,11 +44,12 @@ export interface NativeEngine {
   /** (a) for sparse rows, at `coords` (sorted; null: all d) */
   sparseSums(offsets: Int32Array, indices: Int32Array, values: Float32Array, extra: Float32Array | null, coords: Int32Array | null, wire: Float32Array, rows: number, probe: boolean): number;
   /** (c) the update at `coords` (null: all d) from the summed buffer; at coords the last stat
-   * counts the coordinates that finished bootstrapping, as updateSparse() does */
-  applySums(coords: Int32Array | null, wire: Float32Array, rows: number, curvature: boolean, t: number, probeOut: Float32Array | null): NativeStats;
-  applySumsAsync(coords: Int32Array | null, wire: Float32Array, rows: number, curvature: boolean, t: number, probeOut: Float32Array | null): Promise<NativeStats>;
+   * counts the coordinates that finished bootstrapping, as updateSparse() does;
+   * `parts` > 1: `wire` holds that many processes' buffers, `stride` floats apart, summed while loaded */
+  applySums(coords: Int32Array | null, wire: Float32Array, rows: number, curvature: boolean, t: number, probeOut: Float32Array | null, parts?: number, stride?: number): NativeStats;
+  applySumsAsync(coords: Int32Array | null, wire: Float32Array, rows: number, curvature: boolean, t: number, probeOut: Float32Array | null, parts?: number, stride?: number): Promise<NativeStats>;
   /** (c) for probe(): θ + δ at `coords` into `out` */
-  probeSums(coords: Int32Array | null, wire: Float32Array, rows: number, out: Float32Array): void;
+  probeSums(coords: Int32Array | null, wire: Float32Array, rows: number, out: Float32Array, parts?: number, stride?: number): void;
   /** device backends: copy the state into the JavaScript buffer */
   readState(): void;
   /** theta or state were written by the caller */

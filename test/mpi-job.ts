@@ -236,26 +236,28 @@ const scenarios: Record<string, () => Promise<Out>> = {
     // a call that differs between the ranks: both ranks see the same error
     const mismatch = message(() => c.agree(rank === 0 ? 'update' : 'updateSparse', 9, rank === 0, 3, 0));
     const steps = message(() => c.agree('update', rank === 0 ? 10 : 11, true, 3, 0));
-    // shared memory (ranks on one machine): each rank's floats, summed in rank order
+    // shared memory (ranks on one machine): after shareSums() every rank sees every rank's floats
+    // in both sets, in rank order, `stride` apart
     const sh = c.shared(5);
-    const sharedSum: number[][] = [];
+    const sharedSeen: number[][][] = [];
     if (sh) {
-      sh.mine.set([1, 2, 3, 4, 5].map((x) => x * 10 ** rank));
-      c.reduceShared(4); // the 5th entry is not summed
-      sharedSum.push([...sh.sum]);
-      sh.mine.set([0.1, 0.2, 0.3, 0.4, 0.5].map((x) => x * (rank + 1)));
-      await c.reduceSharedAsync(5);
-      sharedSum.push([...sh.sum]);
+      const seen = (set: 0 | 1) => [0, 1].map((r) => [...sh.all[set].subarray(r * sh.stride, r * sh.stride + 5)]);
+      sh.mine[0].set([1, 2, 3, 4, 5].map((x) => x * 10 ** rank));
+      c.shareSums();
+      sharedSeen.push(seen(0));
+      sh.mine[1].set([0.5, 0.25].map((x) => x * (rank + 1)));
+      await c.shareSumsAsync();
+      sharedSeen.push(seen(1));
     }
     c.dispose();
-    return { buf: [...buf], totals, union: [...union], viaAsync: [...viaAsync], ticks, totalsAsync, mismatch, steps, shared: sh !== null, sharedSum };
+    return { buf: [...buf], totals, union: [...union], viaAsync: [...viaAsync], ticks, totalsAsync, mismatch, steps, shared: sh !== null, sharedSeen };
   },
   // a rank stuck in its own work: the other one gives up after VSGD_FD_MPI_TIMEOUT
   async stall() {
     const c = new Communicator('Test', 1);
     // the reduction through shared memory, or (VSGD_FD_MPI_SHARED=0) the all-reduce
     const sh = c.shared(4);
-    const reduce = () => (sh ? c.reduceShared(4) : c.reduce(new Float32Array(4), 4));
+    const reduce = () => (sh ? c.shareSums() : c.reduce(new Float32Array(4), 4));
     c.barrier(); // both ranks are up: from here a short deadline measures the stall alone
     process.env.VSGD_FD_MPI_TIMEOUT = '2';
     if (rank === 1) stall(60);

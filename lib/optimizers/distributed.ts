@@ -9,7 +9,9 @@
 // curvature rows came must agree; the rows (and non-zeros) add up to the step's totals.
 //
 // Steps over all d coordinates reduce through memory every rank maps when the ranks are all on
-// one machine (lib/mpi.ts, shared()), else, and for the sparse rows' union, by an all-reduce.
+// one machine (lib/mpi.ts, shared()): each rank writes its sums, and after a barrier (c) reads
+// every rank's and adds them up as it loads them, so the reduction costs no pass of its own. Else,
+// and for the sparse rows' union, by an all-reduce.
 //
 // Sparse rows are reduced over the union of the ranks' coordinates, O(non-zeros × ranks); over
 // all d coordinates at once where the rows name so many that it is cheaper (DENSE_AT).
@@ -21,9 +23,10 @@ import type { SparseRows } from './rows';
  * (bench/mpi.ts measures the crossover; docs/distributed.md); VSGD_FD_MPI_DENSE_AT overrides it. */
 export const DENSE_AT = Number(process.env.VSGD_FD_MPI_DENSE_AT ?? 0.1);
 
-/** Where a step's sums go (`send`) and where the summed ones are read (`recv`): the two halves of
- * the shared memory, or one buffer reduced in place. */
-interface Sums { send: Float32Array; recv: Float32Array; shared: boolean }
+/** Where a step's sums go (`send`) and where (c) reads them (`recv`): this rank's segment of the
+ * shared memory and every rank's (`parts` of them, `stride` floats apart, summed while loaded), or
+ * one buffer reduced in place. */
+interface Sums { send: Float32Array; recv: Float32Array; parts: number; stride: number; shared: boolean }
 
 /** The data-parallel side of an optimizer made with comm 'mpi', or null when there is nothing
  * to reduce: a process no MPI launcher started, or a job of one rank. Collective: every rank makes
@@ -50,6 +53,7 @@ export class Distributed {
   rows = 0;
   #wire = new Float32Array(0);
   #shared: SharedSums | null | undefined; // undefined until the first step over all d
+  #turn = 0; // steps through shared memory so far: they take turns between its two sets
   #sent = 0; // floats reduced since the last update (StepInfo.reduced)
 
   constructor(owner: string, readonly d: number, identity: string, readonly fields: number) {
@@ -73,13 +77,13 @@ export class Distributed {
   }
 
   #reduce(b: Sums, floats: number): void {
-    if (b.shared) this.comm.reduceShared(floats);
+    if (b.shared) this.comm.shareSums();
     else this.comm.reduce(b.send, floats);
     this.#sent += floats;
   }
   #reduceAsync(b: Sums, floats: number): Promise<void> {
     this.#sent += floats;
-    return b.shared ? this.comm.reduceSharedAsync(floats) : this.comm.reduceAsync(b.send, floats);
+    return b.shared ? this.comm.shareSumsAsync() : this.comm.reduceAsync(b.send, floats);
   }
 
   // The buffers of a step over `coords` coordinates (null: all d), the shared memory set up
@@ -93,10 +97,13 @@ export class Distributed {
     return this.#pick(coords);
   }
   #pick(coords: Int32Array | null): Sums {
-    if (!coords && this.#shared) return { send: this.#shared.mine, recv: this.#shared.sum, shared: true };
+    if (!coords && this.#shared) {
+      const { mine, all, stride } = this.#shared, set = this.#turn++ & 1;
+      return { send: mine[set], recv: all[set], parts: this.size, stride, shared: true };
+    }
     const n = coords ? coords.length : this.d;
     if (this.#wire.length < this.fields * n) this.#wire = new Float32Array(this.fields * Math.max(n, this.d >> 4));
-    return { send: this.#wire, recv: this.#wire, shared: false };
+    return { send: this.#wire, recv: this.#wire, parts: 1, stride: 0, shared: false };
   }
 
   /** update() from n rows of this rank. */
@@ -104,7 +111,7 @@ export class Distributed {
     const rows = (this.rows = this.comm.agree('update', step, extra !== null, n, 0).rows);
     const b = this.#sums(null);
     this.#reduce(b, engine.sums(grads, n, extra, b.send, rows, false));
-    return engine.applySums(null, b.recv, rows, extra !== null, step, probeOut);
+    return engine.applySums(null, b.recv, rows, extra !== null, step, probeOut, b.parts, b.stride);
   }
 
   /** update() with every phase off the event loop. */
@@ -112,7 +119,7 @@ export class Distributed {
     const rows = (this.rows = (await this.comm.agreeAsync('update', step, extra !== null, n, 0)).rows);
     const b = await this.#sumsAsync(null);
     await this.#reduceAsync(b, await engine.sumsAsync(grads, n, extra, b.send, rows, false));
-    return engine.applySumsAsync(null, b.recv, rows, extra !== null, step, probeOut);
+    return engine.applySumsAsync(null, b.recv, rows, extra !== null, step, probeOut, b.parts, b.stride);
   }
 
   /** The probe point while coordinates bootstrap: δ from the mean of every rank's rows. */
@@ -120,14 +127,14 @@ export class Distributed {
     const { rows } = this.comm.agree('probe', step, false, n, 0);
     const b = this.#sums(null);
     this.#reduce(b, engine.sums(grads, n, null, b.send, rows, true));
-    engine.probeSums(null, b.recv, rows, out);
+    engine.probeSums(null, b.recv, rows, out, b.parts, b.stride);
   }
 
   async probeAsync(engine: NativeEngine, step: number, grads: Float32Array, n: number, out: Float32Array): Promise<void> {
     const { rows } = await this.comm.agreeAsync('probe', step, false, n, 0);
     const b = await this.#sumsAsync(null);
     await this.#reduceAsync(b, await engine.sumsAsync(grads, n, null, b.send, rows, true));
-    engine.probeSums(null, b.recv, rows, out);
+    engine.probeSums(null, b.recv, rows, out, b.parts, b.stride);
   }
 
   // The coordinates a sparse step reduces over: the union of the ranks' (null: all d).
@@ -143,7 +150,7 @@ export class Distributed {
     const coords = this.#coords(r, nnz);
     const b = this.#sums(coords);
     this.#reduce(b, engine.sparseSums(r.offsets, r.indices, r.values, extra, coords, b.send, rows, false));
-    const stats = engine.applySums(coords, b.recv, rows, extra !== null, step, probeOut);
+    const stats = engine.applySums(coords, b.recv, rows, extra !== null, step, probeOut, b.parts, b.stride);
     if (!coords) stats[3] = boot - stats[3]; // over all d it counts those still bootstrapping
     return stats;
   }
@@ -154,7 +161,7 @@ export class Distributed {
     const coords = this.#coords(r, nnz);
     const b = this.#sums(coords);
     this.#reduce(b, engine.sparseSums(r.offsets, r.indices, r.values, null, coords, b.send, rows, true));
-    engine.probeSums(coords, b.recv, rows, out);
+    engine.probeSums(coords, b.recv, rows, out, b.parts, b.stride);
   }
 
   dispose(): void {

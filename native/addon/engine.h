@@ -66,6 +66,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value Finish(const Napi::CallbackInfo& info);
   // phases.cpp
   vsgd::WireBuf wire(Napi::Env env, const Napi::Value& buf, size_t len, bool curv, bool probe, int rows, size_t* floats);
+  void parts(const Napi::CallbackInfo& info, size_t k, const Napi::Value& buf, size_t floats, vsgd::WireBuf* w);
   const int32_t* coords(Napi::Env env, const Napi::Value& v, size_t* count);
   struct SumsCall {
     vsgd::StepArgs a;

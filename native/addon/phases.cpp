@@ -4,6 +4,7 @@
 // of every process together; `coords` null means all d coordinates, else the sorted union of the
 // processes' sparse indices.
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,21 @@ vsgd::WireBuf Engine::wire(Napi::Env env, const Napi::Value& buf, size_t len, bo
     throw Napi::RangeError::New(env, "vsgd-fd addon: expected wire to hold at least " + std::to_string(*floats) +
                                          " floats but it holds " + std::to_string(w.ElementLength()));
   return out;
+}
+
+// (c)'s optional last two arguments parts, stride: the wire holds `parts` processes' buffers,
+// `stride` floats apart, whose sum (c) takes while loading them (wire.h).
+void Engine::parts(const Napi::CallbackInfo& info, size_t k, const Napi::Value& buf, size_t floats, vsgd::WireBuf* w) {
+  if (!given(info[k])) return;
+  const int p = count(info[k], "parts");
+  if (p == 1) return;
+  const double stride = number(info[k + 1], "stride");
+  const size_t len = buf.As<Napi::Float32Array>().ElementLength();
+  if (!(stride >= (double)floats && stride == std::floor(stride) && (double)(p - 1) * stride + (double)floats <= (double)len))
+    throw Napi::RangeError::New(info.Env(), "vsgd-fd addon: expected stride an integer >= " + std::to_string(floats) +
+                                                " with " + std::to_string(p) + " parts of it in wire's " +
+                                                std::to_string(len) + " floats");
+  w->parts = p, w->stride = (size_t)stride;
 }
 
 // coordinates: null (all d) or sorted, unique, in [0, d)
@@ -75,7 +91,7 @@ Napi::Value Engine::SparseSums(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, (double)floats);
 }
 
-// applySums(coords | null, wire, rows, curvature, t, probeOut | null) -> stats: (c), the update (at
+// applySums(coords | null, wire, rows, curvature, t, probeOut | null, parts?, stride?) -> stats: (c), the update (at
 // coords, the last stat counts the coordinates that finished bootstrapping, as updateSparse)
 Engine::ApplyCall Engine::apply_call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -83,6 +99,7 @@ Engine::ApplyCall Engine::apply_call(const Napi::CallbackInfo& info) {
   c.at = coords(env, info[0], &c.count);
   size_t floats;
   c.w = wire(env, info[1], c.count, c.curv, false, c.rows, &floats);
+  parts(info, 6, info[1], floats, &c.w);
   vsgd::set_time(c.P, number(info[4], "t"));
   c.a.probe_out = given(info[5]) ? f32(info[5], "probeOut", d_).Data() : nullptr;
   return c;
@@ -100,14 +117,15 @@ Napi::Value Engine::ApplySums(const Napi::CallbackInfo& info) {
   return stats(info.Env(), s);
 }
 
-// probeSums(coords | null, wire, rows, out): the probe point from the reduced probe sums
+// probeSums(coords | null, wire, rows, out, parts?, stride?): the probe point from the reduced probe sums
 Napi::Value Engine::ProbeSums(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const vsgd::StepArgs a = args(env);
   size_t n, floats;
   const int32_t* at = coords(env, info[0], &n);
   const int rows = count(info[2], "rows");
-  const vsgd::WireBuf w = wire(env, info[1], n, false, true, rows, &floats);
+  vsgd::WireBuf w = wire(env, info[1], n, false, true, rows, &floats);
+  parts(info, 4, info[1], floats, &w);
   float* out = f32(info[3], "out", d_).Data();
   if (at) sparse_.probe_sums(P_, a.theta, a.state, d_, rows, at, n, w, out);
   else backend_->probe_sums(P_, a, rows, w, out);

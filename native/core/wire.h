@@ -18,14 +18,23 @@ namespace vsgd {
 struct WireBuf {
   float *m, *s1, *s2, *c1, *c2;  // null: not sent, reads as 0
   double scale, unscale;         // Σ∇ is sent times scale and read back times unscale
+  // What (c) reads may be the processes' own buffers side by side, `stride` floats apart: their
+  // sum is then taken while loading, in process order (the reduction folded into the update).
+  int parts = 1;
+  size_t stride = 0;
 
+  template <class F> VSGD_HD F part_sum(const float* p, size_t k) const {
+    F v = lane_load<F>(p + k);
+    for (int r = 1; r < parts; ++r) v = v + lane_load<F>(p + (size_t)r * stride + k);
+    return v;
+  }
   template <class F> VSGD_HD SumsT<F> load(size_t k) const {
     SumsT<F> s = sums_zero<F>();
-    if (m) s.m = lane_load<F>(m + k);
-    s.s1 = widen(lane_load<F>(s1 + k)) * unscale;
-    if (s2) s.s2 = lane_load<F>(s2 + k);
-    if (c1) s.c1 = lane_load<F>(c1 + k);
-    if (c2) s.c2 = lane_load<F>(c2 + k);
+    if (m) s.m = part_sum<F>(m, k);
+    s.s1 = widen(part_sum<F>(s1, k)) * unscale;
+    if (s2) s.s2 = part_sum<F>(s2, k);
+    if (c1) s.c1 = part_sum<F>(c1, k);
+    if (c2) s.c2 = part_sum<F>(c2, k);
     return s;
   }
   template <class F> VSGD_HD void store(size_t k, const SumsT<F>& s) const {

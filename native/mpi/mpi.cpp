@@ -294,11 +294,12 @@ struct Union : Job {
 };
 
 // ---- Shared memory between the ranks of one machine (docs/distributed.md, "The reduction").
-// One mapping holds a segment per rank and a sum segment. Each rank writes its sums into its own
-// segment; after a barrier each rank adds one slice of the coordinates over all segments, in rank
-// order, into the sum segment; after a second barrier every rank reads the sums from there. Each
-// rank so moves its 1/k share of the sums through the cores once, with no copy through MPI's
-// buffers, and every rank reads the same bits. Ranks on several machines keep the all-reduce.
+// One mapping holds two sets of a segment per rank. A step writes its sums into the rank's own
+// segment of one set; after a barrier every rank reads all segments of that set and adds them up,
+// in rank order, as it loads them (wire.h: the reduction is folded into the update). Consecutive
+// steps take turns between the sets, so that a rank writing its next sums never overwrites ones
+// another rank is still reading: it has passed the last step's barrier, which every rank reached
+// only after reading the set before. Ranks on several machines keep the all-reduce.
 struct Shm {
   static constexpr size_t kHead = 4096;  // the cookie rank 0 writes, which the others check
   void* base = MAP_FAILED;
@@ -307,10 +308,10 @@ struct Shm {
   ~Shm() {
     if (base != MAP_FAILED) munmap(base, bytes);
   }
-  float* segment(int r) const {
-    return reinterpret_cast<float*>(static_cast<char*>(base) + kHead) + (size_t)r * stride;
+  // segment r of set `set`
+  float* segment(int set, int r) const {
+    return reinterpret_cast<float*>(static_cast<char*>(base) + kHead) + ((size_t)set * ranks + r) * stride;
   }
-  float* sum() const { return segment(ranks); }
 };
 
 bool shared_enabled() {
@@ -344,7 +345,7 @@ struct SharedSetup : Job {
   bool map(int fd, bool create) {
     auto m = std::make_shared<Shm>();
     m->ranks = size, m->floats = floats, m->stride = (floats + 1023) / 1024 * 1024;
-    m->bytes = Shm::kHead + (size_t)(size + 1) * m->stride * sizeof(float);
+    m->bytes = Shm::kHead + (size_t)(2 * size) * m->stride * sizeof(float);
     struct stat st;
     // posix_fallocate reserves the pages now: a full /dev/shm is a refusal here, not a SIGBUS later
     if (create ? ftruncate(fd, (off_t)m->bytes) != 0 || posix_fallocate(fd, 0, (off_t)m->bytes) != 0
@@ -391,56 +392,35 @@ struct SharedSetup : Job {
     auto* keep = new std::shared_ptr<Shm>(shm);  // the views keep the mapping
     auto buf = Napi::ArrayBuffer::New(env, shm->base, shm->bytes,
                                       [](Napi::Env, void*, std::shared_ptr<Shm>* k) { delete k; }, keep);
-    auto at = [&](const float* p) {
-      return Napi::Float32Array::New(env, shm->floats, buf, (size_t)(reinterpret_cast<const char*>(p) - static_cast<char*>(shm->base)));
+    auto at = [&](const float* p, size_t len) {
+      return Napi::Float32Array::New(env, len, buf, (size_t)(reinterpret_cast<const char*>(p) - static_cast<char*>(shm->base)));
     };
+    auto mine = Napi::Array::New(env, 2), all = Napi::Array::New(env, 2);
+    for (int set = 0; set < 2; ++set) {
+      mine.Set(set, at(shm->segment(set, rank), shm->floats));
+      all.Set(set, at(shm->segment(set, 0), (size_t)(size - 1) * shm->stride + shm->floats));
+    }
     auto o = Napi::Object::New(env);
-    o.Set("mine", at(shm->segment(rank)));
-    o.Set("sum", at(shm->sum()));
+    o.Set("mine", mine);
+    o.Set("all", all);
+    o.Set("stride", Napi::Number::New(env, (double)shm->stride));
     return o;
-  }
-};
-
-// The sum over the ranks of their segments' first `count` floats, into the sum segment. The first
-// barrier waits for every rank's sums (and for every rank to be done reading the last sums), the
-// second for every slice.
-struct SharedReduce : Job {
-  std::shared_ptr<Shm> shm;
-  size_t count;
-  int rank;
-  SharedReduce(std::shared_ptr<Shm> shm, size_t count, int rank) : shm(std::move(shm)), count(count), rank(rank) {}
-  const char* what() const override { return "MPI all-reduce"; }
-  int parts() const override { return 2; }
-  int post(MPI_Comm c, int, MPI_Request* r) override {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    return MPI_Ibarrier(c, r);
-  }
-  void between(int) override {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    // slices of whole cache lines, so that no two ranks write one line
-    const size_t lines = (count + 15) / 16, k = (size_t)shm->ranks;
-    const size_t lo = std::min(count, lines * (size_t)rank / k * 16), hi = std::min(count, lines * (size_t)(rank + 1) / k * 16);
-    float* out = shm->sum();
-    const float* s0 = shm->segment(0);
-    const float* s1 = shm->segment(1);
-    if (k == 2) {
-      for (size_t i = lo; i < hi; ++i) out[i] = s0[i] + s1[i];
-      return;
-    }
-    for (size_t b = lo; b < hi; b += 4096) {  // blocks that stay in cache across the segments
-      const size_t e = std::min(hi, b + 4096);
-      for (size_t i = b; i < e; ++i) out[i] = s0[i] + s1[i];
-      for (size_t r = 2; r < k; ++r) {
-        const float* s = shm->segment((int)r);
-        for (size_t i = b; i < e; ++i) out[i] += s[i];
-      }
-    }
   }
 };
 
 struct Barrier : Job {
   const char* what() const override { return "MPI barrier"; }
   int post(MPI_Comm c, int, MPI_Request* r) override { return MPI_Ibarrier(c, r); }
+};
+
+// The barrier after which every rank's sums in shared memory are there to be read (Shm).
+struct SharedSums : Barrier {
+  const char* what() const override { return "MPI all-reduce through shared memory"; }
+  int post(MPI_Comm c, int s, MPI_Request* r) override {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    return Barrier::post(c, s, r);
+  }
+  void done() override { std::atomic_thread_fence(std::memory_order_seq_cst); }
 };
 
 struct DupWorld : Job {
@@ -480,8 +460,8 @@ class Comm : public Napi::ObjectWrap<Comm> {
                         InstanceMethod("allgatherAsync", &Comm::AllgatherAsync),
                         InstanceMethod("union", &Comm::UnionSync), InstanceMethod("unionAsync", &Comm::UnionAsync),
                         InstanceMethod("shared", &Comm::SharedSync), InstanceMethod("sharedAsync", &Comm::SharedAsync),
-                        InstanceMethod("reduceShared", &Comm::ReduceSharedSync),
-                        InstanceMethod("reduceSharedAsync", &Comm::ReduceSharedAsync),
+                        InstanceMethod("shareSums", &Comm::ShareSumsSync),
+                        InstanceMethod("shareSumsAsync", &Comm::ShareSumsAsync),
                         InstanceMethod("barrier", &Comm::BarrierSync), InstanceMethod("dispose", &Comm::Dispose),
                         InstanceAccessor("rank", &Comm::Rank, nullptr), InstanceAccessor("size", &Comm::Size, nullptr)});
   }
@@ -571,17 +551,15 @@ class Comm : public Napi::ObjectWrap<Comm> {
     return d.Promise();
   }
 
-  // reduceShared(count): the sum segment's first `count` floats become the sum of every rank's
-  // segment's, in rank order
-  std::unique_ptr<Job> reduce_shared_job(const Napi::CallbackInfo& info) {
+  // shareSums(): every rank has written its sums into its segment of shared(); they may be read
+  std::unique_ptr<Job> share_sums_job(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     live(env);
-    if (!shm_) throw Napi::Error::New(env, "reduceShared() needs the shared memory of shared()");
-    const size_t count = count_arg(env, info[0], std::min<size_t>(shm_->floats, 2147483647));
-    return std::make_unique<SharedReduce>(shm_, count, rank_);
+    if (!shm_) throw Napi::Error::New(env, "shareSums() needs the shared memory of shared()");
+    return std::make_unique<SharedSums>();
   }
-  Napi::Value ReduceSharedSync(const Napi::CallbackInfo& info) { return sync(info.Env(), *reduce_shared_job(info)); }
-  Napi::Value ReduceSharedAsync(const Napi::CallbackInfo& info) { return async(info, reduce_shared_job(info)); }
+  Napi::Value ShareSumsSync(const Napi::CallbackInfo& info) { return sync(info.Env(), *share_sums_job(info)); }
+  Napi::Value ShareSumsAsync(const Napi::CallbackInfo& info) { return async(info, share_sums_job(info)); }
 
   // allgather(local) -> every rank's `local`, rank after rank (the same length on every rank)
   std::unique_ptr<Job> allgather_job(const Napi::CallbackInfo& info) {
