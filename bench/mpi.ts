@@ -1,4 +1,4 @@
-// npm run bench:mpi [-- --quick] [--out FILE]
+// npm run bench:mpi [-- --quick] [--out FILE] [--section 3]
 // Data-parallel steps under MPI (docs/distributed.md): jobs of 2 ranks started by mpirun against
 // one process, side by side in one run. Dense cases are vSGD-fd (variant 'paper', sparsity
 // 'none') with curvature on every step, past bootstrap (probe() is then local, so a step is one
@@ -23,7 +23,9 @@ import { rng } from '../lib/problems/random.ts';
 import { machine } from './report.ts';
 import { gc, othersBusy, summary } from './timing.ts';
 
-const { values: opt } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, case: { type: 'string' } } });
+const { values: opt } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, case: { type: 'string' }, section: { type: 'string' } } });
+/** --section 3 (or 1,3): only those sections */
+const want = (k: number) => !opt.section || String(opt.section).split(',').includes(String(k));
 const root = resolve(__dirname, '..');
 
 interface Case {
@@ -159,69 +161,77 @@ function main(): void {
   };
   const p2 = (d: number) => `2^${Math.log2(d)}`;
 
-  log('### 1. What a step sends, and the reduction against the fused pass');
-  log('');
-  log('vSGD-fd (variant \'paper\', sparsity \'none\'), dense rows, curvature every step. 2 ranks × 1 thread with 1 row each; "fused pass": one process, 1 thread, both rows. ' +
-    'MPI step, shared memory (what ranks on one machine do): each rank writes its sums, and the update adds every rank\'s up as it loads them, so the reduction has no time of its own. ' +
-    'All-reduce (what ranks on several machines do): the sum over the ranks of what the step sends, alone (ms per step, median (min–max) over the repeats), with the ring ' +
-    'the addon asks Open MPI for and with Open MPI\'s own choice of algorithm, and the whole MPI step with the ring.');
-  log('');
-  log('| d | floats sent per step | MB | fused pass, ms | MPI step, shared memory, ms | MPI step / fused | reduction, all-reduce, ms | reduction / fused | all-reduce, Open MPI\'s choice, ms | MPI step, all-reduce, ms |');
-  log('|---|---|---|---|---|---|---|---|---|---|');
-  for (const e of quick ? [16, 18, 20] : [16, 18, 20, 22, 24]) {
-    const d = 2 ** e;
-    const one = spawnCase({ d, n: 2, threads: 1, reps }, 1);
-    const two = spawnCase({ d, n: 1, threads: 1, reps }, 2);
-    const own = spawnCase({ d, n: 1, threads: 1, reps, algorithm: 0 }, 2);
-    const ring = spawnCase({ d, n: 1, threads: 1, reps, shared: false }, 2);
-    const floats = two.floats as number;
-    const red = two.reduce as Ms;
-    log(`| ${p2(d)} | ${floats} (${f(floats / d, 1)}·d) | ${f((floats * 4) / 2 ** 20, 1)} | ${ms(one.step)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} | ` +
-      `${ms(red)} | ${f(red.ms / one.step.ms)} | ${ms(own.reduce as Ms)} | ${ms(ring.step)} |`);
-  }
+  if (want(1)) {
+    log('### 1. What a step sends, and the reduction against the fused pass');
+    log('');
+    log('vSGD-fd (variant \'paper\', sparsity \'none\'), dense rows, curvature every step. 2 ranks × 1 thread with 1 row each; "fused pass": one process, 1 thread, both rows. ' +
+      'MPI step, shared memory (what ranks on one machine do): each rank writes its sums, and the update adds every rank\'s up as it loads them, so the reduction has no time of its own. ' +
+      'All-reduce (what ranks on several machines do): the sum over the ranks of what the step sends, alone (ms per step, median (min–max) over the repeats), with the ring ' +
+      'the addon asks Open MPI for and with Open MPI\'s own choice of algorithm, and the whole MPI step with the ring.');
+    log('');
+    log('| d | floats sent per step | MB | fused pass, ms | MPI step, shared memory, ms | MPI step / fused | reduction, all-reduce, ms | reduction / fused | all-reduce, Open MPI\'s choice, ms | MPI step, all-reduce, ms |');
+    log('|---|---|---|---|---|---|---|---|---|---|');
+    for (const e of quick ? [16, 18, 20] : [16, 18, 20, 22, 24]) {
+      const d = 2 ** e;
+      const one = spawnCase({ d, n: 2, threads: 1, reps }, 1);
+      const two = spawnCase({ d, n: 1, threads: 1, reps }, 2);
+      const own = spawnCase({ d, n: 1, threads: 1, reps, algorithm: 0 }, 2);
+      const ring = spawnCase({ d, n: 1, threads: 1, reps, shared: false }, 2);
+      const floats = two.floats as number;
+      const red = two.reduce as Ms;
+      log(`| ${p2(d)} | ${floats} (${f(floats / d, 1)}·d) | ${f((floats * 4) / 2 ** 20, 1)} | ${ms(one.step)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} | ` +
+        `${ms(red)} | ${f(red.ms / one.step.ms)} | ${ms(own.reduce as Ms)} | ${ms(ring.step)} |`);
+    }
 
+  }
   const D = quick ? 2 ** 18 : 2 ** 22;
-  log('');
-  log(`### 2. The same rows per step: 2 ranks × 1 thread against 1 rank × 2 threads (d = ${p2(D)})`);
-  log('');
-  log('| rows per step | 1 rank × 2 threads, ms | 2 ranks × 1 thread, ms | ratio |');
-  log('|---|---|---|---|');
-  for (const N of [2, 8, 32]) {
-    const one = spawnCase({ d: D, n: N, threads: 2, reps }, 1);
-    const two = spawnCase({ d: D, n: N / 2, threads: 1, reps }, 2);
-    log(`| ${N} | ${ms(one.step)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} |`);
-  }
+  if (want(2)) {
+    log('');
+    log(`### 2. The same rows per step: 2 ranks × 1 thread against 1 rank × 2 threads (d = ${p2(D)})`);
+    log('');
+    log('| rows per step | 1 rank × 2 threads, ms | 2 ranks × 1 thread, ms | ratio |');
+    log('|---|---|---|---|');
+    for (const N of [2, 8, 32]) {
+      const one = spawnCase({ d: D, n: N, threads: 2, reps }, 1);
+      const two = spawnCase({ d: D, n: N / 2, threads: 1, reps }, 2);
+      log(`| ${N} | ${ms(one.step)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} |`);
+    }
 
-  log('');
-  log(`### 3. Weak scaling: 2 ranks × 1 thread with n rows each against 1 rank × 1 thread with n rows (d = ${p2(D)})`);
-  log('');
-  log('Target: ≤ 1.25 (twice the rows in at most 1.25× the time).');
-  log('');
-  log('| n per rank | 1 rank × 1 thread, ms | 2 ranks × 1 thread, shared memory, ms | ratio | 2 ranks × 1 thread, all-reduce, ms | ratio |');
-  log('|---|---|---|---|---|---|');
-  for (const n of [1, 4, 16]) {
-    const one = spawnCase({ d: D, n, threads: 1, reps }, 1);
-    const two = spawnCase({ d: D, n, threads: 1, reps }, 2);
-    const ring = spawnCase({ d: D, n, threads: 1, reps, shared: false }, 2);
-    log(`| ${n} | ${ms(one.step)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} | ${ms(ring.step)} | ${f(ring.step.ms / one.step.ms)} |`);
   }
+  if (want(3)) {
+    log('');
+    log(`### 3. Weak scaling: 2 ranks × 1 thread with n rows each against 1 rank × 1 thread with n rows (d = ${p2(D)})`);
+    log('');
+    log('Target: ≤ 1.25 (twice the rows in at most 1.25× the time).');
+    log('');
+    log('| n per rank | 1 rank × 1 thread, ms | 2 ranks × 1 thread, shared memory, ms | ratio | 2 ranks × 1 thread, all-reduce, ms | ratio |');
+    log('|---|---|---|---|---|---|');
+    for (const n of [1, 4, 16]) {
+      const one = spawnCase({ d: D, n, threads: 1, reps }, 1);
+      const two = spawnCase({ d: D, n, threads: 1, reps }, 2);
+      const ring = spawnCase({ d: D, n, threads: 1, reps, shared: false }, 2);
+      log(`| ${n} | ${ms(one.step)} | ${ms(two.step)} | ${f(two.step.ms / one.step.ms)} | ${ms(ring.step)} | ${f(ring.step.ms / one.step.ms)} |`);
+    }
 
+  }
   const S = quick ? 2 ** 16 : 2 ** 20, n = 16;
-  log('');
-  log(`### 4. Sparse rows: the union of the ranks' coordinates against all d (d = ${p2(S)}, ${n} rows per rank, 2 ranks)`);
-  log('');
-  log('vSGD-fd\'s defaults (variant \'signed\', sparsity \'instance\'), probeSparse + updateSparse per step. "union": the ranks gather their coordinates and reduce over them; "all d": they reduce over every coordinate. ' +
-    `The library goes the dense way from a share of d of ${DENSE_AT} (non-zeros of all ranks / d; VSGD_FD_MPI_DENSE_AT).`);
-  log('');
-  log('| non-zeros per row | non-zeros of all ranks / d | union, ms | floats | all d, ms | floats | all d / union |');
-  log('|---|---|---|---|---|---|---|');
-  for (const share of quick ? [0.01, 0.1, 0.5] : [0.002, 0.01, 0.05, 0.1, 0.25, 0.5, 1]) {
-    const nnz = Math.max(1, Math.round((share * S) / (2 * n)));
-    const union = spawnCase({ d: S, n, threads: 1, reps, nnz, denseAt: 1e9 }, 2);
-    const dense = spawnCase({ d: S, n, threads: 1, reps, nnz, denseAt: 0 }, 2);
-    log(`| ${nnz} | ${f((2 * n * nnz) / S, 3)} | ${ms(union.step)} | ${union.floats} | ${ms(dense.step)} | ${dense.floats} | ${f(dense.step.ms / union.step.ms)} |`);
-  }
+  if (want(4)) {
+    log('');
+    log(`### 4. Sparse rows: the union of the ranks' coordinates against all d (d = ${p2(S)}, ${n} rows per rank, 2 ranks)`);
+    log('');
+    log('vSGD-fd\'s defaults (variant \'signed\', sparsity \'instance\'), probeSparse + updateSparse per step. "union": the ranks gather their coordinates and reduce over them; "all d": they reduce over every coordinate. ' +
+      `The library goes the dense way from a share of d of ${DENSE_AT} (non-zeros of all ranks / d; VSGD_FD_MPI_DENSE_AT).`);
+    log('');
+    log('| non-zeros per row | non-zeros of all ranks / d | union, ms | floats | all d, ms | floats | all d / union |');
+    log('|---|---|---|---|---|---|---|');
+    for (const share of quick ? [0.01, 0.1, 0.5] : [0.002, 0.01, 0.05, 0.1, 0.25, 0.5, 1]) {
+      const nnz = Math.max(1, Math.round((share * S) / (2 * n)));
+      const union = spawnCase({ d: S, n, threads: 1, reps, nnz, denseAt: 1e9 }, 2);
+      const dense = spawnCase({ d: S, n, threads: 1, reps, nnz, denseAt: 0 }, 2);
+      log(`| ${nnz} | ${f((2 * n * nnz) / S, 3)} | ${ms(union.step)} | ${union.floats} | ${ms(dense.step)} | ${dense.floats} | ${f(dense.step.ms / union.step.ms)} |`);
+    }
 
+  }
   const busyEnd = othersBusy();
   const head = [
     '## Data-parallel steps under MPI',
