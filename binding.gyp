@@ -19,7 +19,7 @@
       "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "ldflags": ["-fopenmp"],
       "conditions": [
-        ["target_arch=='x64'", { "dependencies": ["vsgd_avx2"], "defines": ["VSGD_HAVE_AVX2"] }]
+        ["target_arch=='x64'", { "dependencies": ["vsgd_avx2", "vsgd_avx512"], "defines": ["VSGD_HAVE_AVX2", "VSGD_HAVE_AVX512"] }]
       ]
     },
     {
@@ -27,6 +27,12 @@
       "type": "static_library",
       "sources": ["native/core/cpu_avx2.cpp"],
       "cflags_cc": ["-mavx2", "-mfma", "-fPIC"]
+    },
+    {
+      "target_name": "vsgd_avx512",
+      "type": "static_library",
+      "sources": ["native/core/cpu_avx512.cpp"],
+      "cflags_cc": ["-mavx2", "-mfma", "-mavx512f", "-mavx512vl", "-mavx512dq", "-mavx512bw", "-fPIC"]
     }
   ]
 }

@@ -36,6 +36,7 @@ export function machine(root: string) {
     addon: addonName(root, addonPath),
     build,
     openmp: backends().cpu.openmp,
+    isa: backends().cpu.isa as string | undefined,
   };
 }
 
@@ -76,7 +77,7 @@ export function report(info: Info, results: Result[]): string {
     'Rerun it to update this page; nothing here is edited by hand.', '',
     `- Machine: ${info.cpu}, ${info.cores} cores, ${info.memGiB} GiB, ${info.os}; other processes kept ${pct(info.busyStart)} of the CPUs busy ` +
     `just before the run, ${pct(info.busyDuring)} during the Node cases and ${pct(info.busyEnd)} just after (other work slows the multi-threaded cases most).`,
-    `- vsgd-fd ${info.version}, addon ${info.addon}, build ${info.build}, OpenMP ${info.openmp ? 'on' : 'off'}; Node ${info.node}.`,
+    `- vsgd-fd ${info.version}, addon ${info.addon}, build ${info.build}, OpenMP ${info.openmp ? 'on' : 'off'}, kernels ${info.isa ?? 'unknown'}; Node ${info.node}.`,
     `- TensorFlow.js ${info.tfjs ?? 'not run'}${info.wasmSimd !== undefined ? ` (wasm SIMD ${info.wasmSimd ? 'on' : 'off'}, one thread)` : ''}; ` +
     info.peers.map((p) => (p.missing ? `${p.impl} ${p.missing}` : `${p.impl} ${p.version} (${p.threads} thread${p.threads === 1 ? '' : 's'})`)).join('; ') + '.',
     '');

@@ -107,18 +107,22 @@ class Backend {
   void phased() const { throw std::logic_error(std::string("the phased step runs on the CPU, not on '") + name() + "'"); }
 };
 
-// generic_only: the portable kernels even where AVX2 is available (the self-check compares the two)
-std::unique_ptr<Backend> make_cpu_backend(int threads, bool generic_only = false);
+// The CPU kernels' instruction-set builds, in order; a CPU backend runs the highest one that it
+// is allowed and that the processor has (the self-check compares them with each other).
+enum CpuIsa : int { kIsaGeneric = 0, kIsaAvx2 = 1, kIsaAvx512 = 2, kIsaBest = kIsaAvx512 };
+std::unique_ptr<Backend> make_cpu_backend(int threads, int max_isa = kIsaBest);
 struct CpuOptions {
   int threads = 0;  // 0: OpenMP's default
-  bool generic_only = false;
+  int max_isa = kIsaBest;
   int fused_rows = -1, chunk_rows = -1;  // the dense pass's shape (cpu_isa.h's Tuning); -1: the default
   bool eta_in_pass = false;               // measurement only (vsgd_bench_cpu --eta): see Tuning
   int pair_rows = -1;                     // from this many rows two lane groups at a time (Tuning); -1: the default
 };
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& o);
-// the instruction set the CPU kernels run with: "avx2+fma" or "generic"
-const char* cpu_isa();
+// the instruction-set build the CPU kernels run with, at most max_isa: its level (CpuIsa) and its
+// name ("avx512", "avx2+fma" or "generic")
+int cpu_isa_level(int max_isa = kIsaBest);
+const char* cpu_isa(int max_isa = kIsaBest);
 
 // What a read of the state gets that the passes do not write: eta, where stores_eta(P) is false,
 // from the other fields of the host state and n, the row count of the last update (traverse.h).

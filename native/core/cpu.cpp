@@ -1,5 +1,5 @@
 // CPU backend: OpenMP over blocks of coordinates; the per-block kernels come from the
-// instruction-set build chosen once at run time (AVX2+FMA where the processor has it).
+// instruction-set build chosen at run time (AVX-512, else AVX2+FMA, where the processor has it).
 #include <algorithm>
 #include <vector>
 
@@ -20,12 +20,33 @@ bool has_avx2() {
 #endif
 }
 
-Kernels pick_kernels(int algo, int sparsity, bool generic_only) {
-#ifdef VSGD_HAVE_AVX2
-  if (has_avx2() && !generic_only) return avx2::kernels(algo, sparsity);
+bool has_avx512() {
+#if defined(VSGD_HAVE_AVX512) && (defined(__GNUC__) || defined(__clang__))
+  // (the compiler's check includes the operating system's support for the 512-bit registers)
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+#else
+  return false;
 #endif
-  (void)generic_only;
-  return generic::kernels(algo, sparsity);
+}
+
+// (asked on every call: the answers are cached by the compiler's runtime, and the addon keeps no
+// process-global mutable state of its own)
+int isa_level(int max_isa) {
+  const int best = has_avx512() ? kIsaAvx512 : has_avx2() ? kIsaAvx2 : kIsaGeneric;
+  return std::min(best, max_isa);
+}
+
+Kernels pick_kernels(int algo, int sparsity, int max_isa) {
+  switch (isa_level(max_isa)) {
+#ifdef VSGD_HAVE_AVX512
+    case kIsaAvx512: return avx512::kernels(algo, sparsity);
+#endif
+#ifdef VSGD_HAVE_AVX2
+    case kIsaAvx2: return avx2::kernels(algo, sparsity);
+#endif
+    default: return generic::kernels(algo, sparsity);
+  }
 }
 
 // The partial dot product of two rows over one block; `clean`: the block holds no non-finite
@@ -112,35 +133,35 @@ class Cpu final : public Backend {
       P.neff = reweight_rows(a.grads, a.n, a.d, team(a.d), gram_, weights_.data());
       a.weights = weights_.data();
     }
-    const StepRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.generic_only).step;
+    const StepRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.max_isa).step;
     const StepK K = step_k(a.n, uses_sparsity(P.algo) && a.extra != nullptr);
     const Tuning T = tuning_;
     return each_range(a.d, [&](size_t i0, size_t i1) { return fn(P, K, a, i0, i1, T); });
   }
 
   void probe(const Params& P, const StepArgs& a, float* out) override {
-    probe_with(pick_kernels(P.algo, P.sparsity, o_.generic_only).probe, P, a, out);
+    probe_with(pick_kernels(P.algo, P.sparsity, o_.max_isa).probe, P, a, out);
   }
 
   void sums(const Params& P, const StepArgs& a, const WireBuf& out) override {
-    const SumsRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.generic_only).sums;
+    const SumsRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.max_isa).sums;
     const StepK K = step_k(a.n, uses_sparsity(P.algo) && a.extra != nullptr);
     const Tuning T = tuning_;
     each_range(a.d, [&](size_t i0, size_t i1) { return fn(P, K, a, i0, i1, T, out), StepStats{}; });
   }
   StepStats apply_sums(const Params& P, const StepArgs& a, int rows, bool curv, const WireBuf& in) override {
-    const WireRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.generic_only).wire_step;
+    const WireRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.max_isa).wire_step;
     const StepK K = step_k(rows, uses_sparsity(P.algo) && curv);
     return each_range(a.d, [&](size_t i0, size_t i1) { return fn(P, K, a, i0, i1, in); });
   }
   void probe_sums(const Params& P, const StepArgs& a, int rows, const WireBuf& in, float* out) override {
-    const WireProbeRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.generic_only).wire_probe;
+    const WireProbeRangeFn fn = pick_kernels(P.algo, P.sparsity, o_.max_isa).wire_probe;
     if (!fn) return;
     const StepK K = step_k(rows, false);
     each_range(a.d, [&](size_t i0, size_t i1) { return fn(P, K, a, i0, i1, in, out), StepStats{}; });
   }
   void patch_probe(const Params& P, const StepArgs& a, float* out) override {
-    probe_with(pick_kernels(P.algo, P.sparsity, o_.generic_only).patch, P, a, out);
+    probe_with(pick_kernels(P.algo, P.sparsity, o_.max_isa).patch, P, a, out);
   }
 
  private:
@@ -188,19 +209,23 @@ class Cpu final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads, bool generic_only) {
+std::unique_ptr<Backend> make_cpu_backend(int threads, int max_isa) {
   CpuOptions o;
-  o.threads = threads, o.generic_only = generic_only;
+  o.threads = threads, o.max_isa = max_isa;
   return make_cpu_backend(o);
 }
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& o) { return std::unique_ptr<Backend>(new Cpu(o)); }
 
-const char* cpu_isa() { return has_avx2() ? "avx2+fma" : "generic"; }
+int cpu_isa_level(int max_isa) { return isa_level(max_isa); }
+const char* cpu_isa(int max_isa) {
+  static const char* const names[] = {"generic", "avx2+fma", "avx512"};
+  return names[isa_level(max_isa)];
+}
 
-Kernels cpu_kernels(int algo, int sparsity) { return pick_kernels(algo, sparsity, false); }
+Kernels cpu_kernels(int algo, int sparsity) { return pick_kernels(algo, sparsity, kIsaBest); }
 
 void derive_eta(const Params& P, int n, float* state, size_t d, int threads) {
-  const auto fn = pick_kernels(P.algo, P.sparsity, false).eta;
+  const auto fn = pick_kernels(P.algo, P.sparsity, kIsaBest).eta;
   if (!fn || stores_eta(P) || !state) return;
   constexpr size_t kRange = size_t(1) << 16;
   const int64_t ranges = (int64_t)((d + kRange - 1) / kRange);

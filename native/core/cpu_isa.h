@@ -62,5 +62,8 @@ Kernels kernels(int algo, int sparsity);
 namespace avx2 {
 Kernels kernels(int algo, int sparsity);  // built with -mavx2 -mfma on x86-64 only
 }
+namespace avx512 {
+Kernels kernels(int algo, int sparsity);  // built with AVX-512 F, VL, DQ, BW on x86-64 only
+}
 
 }  // namespace vsgd

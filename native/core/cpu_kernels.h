@@ -1,10 +1,11 @@
 // The CPU's dense traversal of a range of coordinates, included once per instruction set
-// (cpu_generic.cpp, cpu_avx2.cpp) under a namespace named by VSGD_ISA. It only walks memory: the
-// sequence of a coordinate is traverse.h's, run on 8 lanes at a time (cpu_simd.h) and on the
-// range's tail one coordinate at a time. The algorithm and sparsity are template constants, so
-// the state layout and the uniform choices fold away.
+// (cpu_generic.cpp, cpu_avx2.cpp, cpu_avx512.cpp) under a namespace named by VSGD_ISA. It only
+// walks memory: the sequence of a coordinate is traverse.h's, run on a lane group at a time (8
+// lanes, or 16 where VSGD_LANES says so: cpu_simd.h) and on the range's tail one coordinate at a
+// time. The algorithm and sparsity are template constants, so the state layout and the uniform
+// choices fold away.
 //
-// Few rows (n <= Tuning::fused_rows): one pass, the rows' sums of 8 coordinates in registers
+// Few rows (n <= Tuning::fused_rows): one pass, the rows' sums of a lane group in registers
 // from their loads to the update. Many rows: a block of kBlock coordinates at a time, its rows
 // in chunks of Tuning::chunk_rows, whose sums go through a small buffer (SumsBuf, in L1) between
 // chunks; the last chunk goes straight on to the update. Either way each row is read once and
@@ -18,11 +19,21 @@
 namespace vsgd {
 namespace VSGD_ISA {
 
+// This build's lane group: vf (floats), vm (their masks)
+#if defined(VSGD_LANES) && VSGD_LANES == 16
+using vf = vf16;
+using vm = vm16;
+#else
+using vf = vf8;
+using vm = vm8;
+#endif
+constexpr size_t kLanes = sizeof(vf) / sizeof(float);
+
 // The lanes' outcome counts (true lanes are -1), reduced once per range.
 struct Tally {
-  vm8 touched{}, skipped{}, outliers{}, boot{};
+  vm touched{}, skipped{}, outliers{}, boot{};
   StepStats tail;
-  void add(const Outcome<vm8>& o) { touched -= o.touched, skipped -= o.skipped, outliers -= o.outlier, boot -= o.boot; }
+  void add(const Outcome<vm>& o) { touched -= o.touched, skipped -= o.skipped, outliers -= o.outlier, boot -= o.boot; }
   void add(const Outcome<bool>& o) { tail.add(flags_of(o)); }
   StepStats total() const {
     StepStats s = tail;
@@ -76,9 +87,9 @@ struct Dense {
     const DenseRows r{a.grads, K.curv ? a.extra : nullptr, P.reweight ? a.weights : nullptr, a.d};
     const int n = a.n;
     Tally t;
-    if (n == 1 && T.fused_rows >= 1) {  // the same pass, with a row loop the compiler sees through
+    if (n == 1 && T.fused_rows >= 1 && T.pair_rows > 1) {  // the same pass, with a row loop the compiler sees through
       size_t i = i0;
-      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, 1, nullptr, 0, out));
+      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf>(P, K, r, at, i, 0, 1, nullptr, 0, out));
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, 1, nullptr, 0, out));
       return t.total();
     }
@@ -88,7 +99,7 @@ struct Dense {
       size_t i = i0;
       if (n >= T.pair_rows)
         for (; i + 2 * kLanes <= i1; i += 2 * kLanes) two(P, K, r, at, i, n, out, t);
-      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, 0, n, nullptr, 0, out));
+      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf>(P, K, r, at, i, 0, n, nullptr, 0, out));
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, n, nullptr, 0, out));
       return t.total();
     }
@@ -99,11 +110,11 @@ struct Dense {
       const size_t b1 = std::min(i1, b0 + kBlock);
       for (int j0 = 0; j0 < last; j0 += R) {
         size_t i = b0;
-        for (; i + kLanes <= b1; i += kLanes) chunk<vf8>(P, r, buf, i, i - b0, j0, j0 + R);
+        for (; i + kLanes <= b1; i += kLanes) chunk<vf>(P, r, buf, i, i - b0, j0, j0 + R);
         for (; i < b1; ++i) chunk<float>(P, r, buf, i, i - b0, j0, j0 + R);
       }
       size_t i = b0;
-      for (; i + kLanes <= b1; i += kLanes) t.add(one<vf8>(P, K, r, at, i, last, n, &buf, i - b0, out));
+      for (; i + kLanes <= b1; i += kLanes) t.add(one<vf>(P, K, r, at, i, last, n, &buf, i - b0, out));
       for (; i < b1; ++i) t.add(one<float>(P, K, r, at, i, last, n, &buf, i - b0, out));
     }
     return t.total();
@@ -117,16 +128,16 @@ struct Dense {
     buf.store(k, s);
   }
 
-  // all n rows of the 16 coordinates at i, a whole cache line of each row at a time, then the
+  // all n rows of two lane groups at i, a whole cache line of each row at a time, then the
   // update of each half (or, with `out`, the sums stored there)
   template <class At>
   static void two(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int n,
                   const WireBuf* out, Tally& t) {
-    SumsT<vf8> s[2] = {sums_zero<vf8>(), sums_zero<vf8>()};
+    SumsT<vf> s[2] = {sums_zero<vf>(), sums_zero<vf>()};
     add_rows<ALGO, SP, 2>(P, s, r, i, 0, n);
     for (int k = 0; k < 2; ++k) {  // a loop, not two copies of the update's code
       if (out) out->store(i + k * kLanes, s[k]);
-      else t.add(finish<ALGO, SP, vf8>(P, K, s[k], at, i + k * kLanes));
+      else t.add(finish<ALGO, SP, vf>(P, K, s[k], at, i + k * kLanes));
     }
   }
 
@@ -156,7 +167,7 @@ struct Phases {
   static StepStats each(const Params& P, const StepK& K, const WireBuf& in, size_t i0, size_t i1, const At& at) {
     Tally t;
     size_t i = i0;
-    for (; i + kLanes <= i1; i += kLanes) t.add(vsgd::finish<ALGO, SP, vf8>(P, K, in.load<vf8>(i), at, i));
+    for (; i + kLanes <= i1; i += kLanes) t.add(vsgd::finish<ALGO, SP, vf>(P, K, in.load<vf>(i), at, i));
     for (; i < i1; ++i) t.add(vsgd::finish<ALGO, SP, float>(P, K, in.load<float>(i), at, i));
     return t.total();
   }
@@ -164,7 +175,7 @@ struct Phases {
                     float* out) {
     const Place at{a.theta, a.state, a.d, nullptr};
     size_t i = i0;
-    for (; i + kLanes <= i1; i += kLanes) lane_store(out + i, probe_point<ALGO, SP, vf8>(P, K, in.load<vf8>(i), at, i));
+    for (; i + kLanes <= i1; i += kLanes) lane_store(out + i, probe_point<ALGO, SP, vf>(P, K, in.load<vf>(i), at, i));
     for (; i < i1; ++i) out[i] = probe_point<ALGO, SP, float>(P, K, in.load<float>(i), at, i);
   }
 };
@@ -177,7 +188,7 @@ struct Probe {
     const StepK K = K0;
     const DenseRows r{a.grads, nullptr, nullptr, a.d};
     size_t i = i0;
-    for (; i + kLanes <= i1; i += kLanes) lane_store(out + i, at<vf8>(P, K, r, a, i));
+    for (; i + kLanes <= i1; i += kLanes) lane_store(out + i, at<vf>(P, K, r, a, i));
     for (; i < i1; ++i) out[i] = at<float>(P, K, r, a, i);
   }
   template <class F> static F at(const Params& P, const StepK& K, const DenseRows& r, const StepArgs& a, size_t i) {
@@ -201,7 +212,7 @@ struct Patch {
     const float* tau = a.state + (size_t)L.tau * a.d;
     size_t i = i0;
     for (; i + kLanes <= i1; i += kLanes)
-      if (any_lane(lane_load<vf8>(tau + i) <= 0.0f)) group<vf8>(P, K, a, i, out);
+      if (any_lane(lane_load<vf>(tau + i) <= 0.0f)) group<vf>(P, K, a, i, out);
     for (; i < i1; ++i)
       if (tau[i] <= 0.0f) group<float>(P, K, a, i, out);
   }
@@ -266,7 +277,7 @@ struct NamedStep {
     size_t u = 0;
     for (; u + kLanes <= U; u += kLanes) {
       if (far) nm.template prefetch<ALGO, SP>(u + kAhead, U, at.probe_out != nullptr);
-      t.add(one<vf8>(P, K, sums, nm, u));
+      t.add(one<vf>(P, K, sums, nm, u));
     }
     for (; u < U; ++u) t.add(one<float>(P, K, sums, nm, u));
     return t.total();
@@ -294,7 +305,7 @@ struct NamedProbe {
     size_t u = 0;
     for (; u + kLanes <= U; u += kLanes) {
       if (far) Named<>{Place{at.theta, at.state, at.d, out}, coords}.prefetch<ALGO, SP>(u + kAhead, U, true);
-      scatter(out, coords + u, probe_point<ALGO, SP, vf8>(P, K, sums.template load<vf8>(u), nm, u));
+      scatter(out, coords + u, probe_point<ALGO, SP, vf>(P, K, sums.template load<vf>(u), nm, u));
     }
     for (; u < U; ++u) out[coords[u]] = probe_point<ALGO, SP, float>(P, K, sums.template load<float>(u), nm, u);
   }
@@ -306,7 +317,7 @@ struct Eta {
   static void run(const Params& P0, float n, float* state, size_t d, size_t i0, size_t i1) {
     const Params P = P0;
     size_t i = i0;
-    for (; i + kLanes <= i1; i += kLanes) derive_eta<ALGO, SP, vf8>(P, n, state, d, i);
+    for (; i + kLanes <= i1; i += kLanes) derive_eta<ALGO, SP, vf>(P, n, state, d, i);
     for (; i < i1; ++i) derive_eta<ALGO, SP, float>(P, n, state, d, i);
   }
 };

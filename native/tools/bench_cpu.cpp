@@ -7,15 +7,16 @@
 //              arithmetic alone
 //   --eta      the pass as it is (eta derived when the state is read) against the pass that
 //              loads and stores eta too (docs/performance.md)
-//   --pairs    the fused pass eight coordinates at a time against sixteen (two lane groups, each
-//              row's cache line read whole before the next row's), at every n given
+//   --pairs    the fused pass one lane group at a time against two (each row's cache line read
+//              whole before the next row's), at every n given
+//   --isas     every instruction-set build this processor runs (cpu_isa.h), at every n given
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
 // that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
 // same arrays, call by call; every timing is the median of --reps calls after one untimed call,
 // and ratios are bandwidth over the triad's, measured before them.
 //
 // Usage: vsgd_bench_cpu [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd]
-//                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta] [--pairs]
+//                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta] [--pairs] [--isas]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -136,7 +137,7 @@ int main(int argc, char** argv) {
   int log2d = 24, chunk = -1;
   Run R{vsgd::kVsgdFd, 0, 0, 9};
   std::vector<int> ns = {1, 10};
-  bool shape = false, cache = false, eta = false, pairs = false;
+  bool shape = false, cache = false, eta = false, pairs = false, isas = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -149,13 +150,14 @@ int main(int argc, char** argv) {
     else if (a == "--cache") cache = true;
     else if (a == "--eta") eta = true;
     else if (a == "--pairs") pairs = true;
+    else if (a == "--isas") isas = true;
     else if (a == "--algo") {
       const std::string v = next();
       R.algo = v == "adam" ? vsgd::kAdam : v == "sgd" ? vsgd::kSgd : vsgd::kVsgdFd;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd] [--n 1,10] [--shape] "
-                   "[--chunk 8] [--cache] [--eta] [--pairs]\n",
+                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas]\n",
                    argv[0]);
       return 2;
     }
@@ -183,8 +185,10 @@ int main(int argc, char** argv) {
       o.fused_rows = 1 << 30, vs.push_back({"fused", o});
       o.fused_rows = 0, vs.push_back({"blocked", o});
     } else if (pairs) {
-      o.pair_rows = 1 << 30, vs.push_back({"8 lanes", o});
-      o.pair_rows = 1, vs.push_back({"2 x 8", o});
+      o.pair_rows = 1 << 30, vs.push_back({"1 group", o});
+      o.pair_rows = 1, vs.push_back({"2 groups", o});
+    } else if (isas) {
+      for (int isa = vsgd::kIsaGeneric; isa <= vsgd::cpu_isa_level(); ++isa) o.max_isa = isa, vs.push_back({vsgd::cpu_isa(isa), o});
     } else if (eta) {
       vs.push_back({"eta read", o});
       o.eta_in_pass = true, vs.push_back({"eta stored", o});

@@ -983,13 +983,16 @@ int main(int argc, char** argv) {
     ++failed;
   }
 
-  // The two CPU builds of the kernels (docs/cuda.md, "Rounding"): neither contracts multiply-adds,
-  // so they must agree bit for bit, as CUDA and the CPU must; a stand-in for that comparison that
+  // The CPU builds of the kernels (docs/cuda.md, "Rounding"): none contracts multiply-adds, and
+  // 8 or 16 lanes only group the same per-lane operations, so every lower build must agree with
+  // the one that runs bit for bit, as CUDA and the CPU must; a stand-in for that comparison that
   // runs without a GPU.
-  if (std::strcmp(vsgd::cpu_isa(), "generic") != 0)
-    failed += bits_as_cpu(*vsgd::make_cpu_backend(0, true), "generic", "CPU generic kernels vs CPU AVX2 kernels",
-                          "the two CPU builds round differently (is multiply-add contraction back on?)", kept, r,
-                          d_traj, steps_cuda);
+  for (int isa = vsgd::kIsaGeneric; isa < vsgd::cpu_isa_level(); ++isa) {
+    const std::string what = std::string("CPU ") + vsgd::cpu_isa(isa) + " kernels vs CPU " + vsgd::cpu_isa() + " kernels";
+    failed += bits_as_cpu(*vsgd::make_cpu_backend(0, isa), vsgd::cpu_isa(isa), what.c_str(),
+                          "the CPU builds round differently (is multiply-add contraction back on?)", kept, r, d_traj,
+                          steps_cuda);
+  }
   // The dense pass's two shapes (cpu_kernels.h): every row's sums in registers, or blocks of
   // coordinates whose rows come in chunks through a buffer. Both add the rows in row order, so
   // they must agree bit for bit; chunks of 3 rows make n = 7 and n = 10 cross chunk boundaries.
