@@ -89,7 +89,7 @@ struct Dense {
     Tally t;
     if (n == 1 && T.fused_rows >= 1 && T.pair_rows > 1) {  // the same pass, with a row loop the compiler sees through
       size_t i = i0;
-      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf>(P, K, r, at, i, 0, 1, nullptr, 0, out));
+      for (; i + kLanes <= i1; i += kLanes) t.add(one_row(P, K, r, at, i, out));
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, 1, nullptr, 0, out));
       return t.total();
     }
@@ -139,6 +139,16 @@ struct Dense {
       if (out) out->store(i + k * kLanes, s[k]);
       else t.add(finish<ALGO, SP, vf>(P, K, s[k], at, i + k * kLanes));
     }
+  }
+
+  // one() with one row, inlined into its loop: the options and constants stay in registers
+  template <class At>
+  VSGD_HD static Outcome<vm> one_row(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i,
+                                     const WireBuf* out) {
+    SumsT<vf> s = sums_zero<vf>();
+    add_rows<ALGO, SP, vf>(P, s, r, i, 0, 1);
+    if (out) return out->store(i, s), Outcome<vm>{};
+    return finish<ALGO, SP, vf>(P, K, s, at, i);
   }
 
   // rows [j0, n) of the coordinates at i, on top of their buffered sums when j0 > 0, then the
