@@ -170,7 +170,7 @@ const targets: string[] = [];
   }
   notes.push('- Dense rows under sparse rates: a coordinate that no row names keeps bootstrapping, and its probe offset depends on ' +
     "the step's rows (the mean of the samples seen and this step's). probe() takes the point the last update wrote and recomputes " +
-    'it at those coordinates only (a scan of τ by groups of 8 lanes; rows read in a group where some lane bootstraps, and the ' +
+    'it at those coordinates only (a scan of τ by lane groups, 8 or 16 lanes; rows read in a group where some lane bootstraps, and the ' +
     `group recomputed only where some lane has an active row; with none bootstrapping, no pass at all). The update leaves a group ` +
     `without an active row alone but for its next probe point. Against a full pass every step, the step was faster by ${ratios.join(', ')} (never-named fraction).`);
 }
