@@ -113,7 +113,7 @@ function sparseness(images: Float32Array | Uint8Array, tau: Float32Array | undef
       bootGroups += any ? 1 : 0;
     }
   }
-  return { pixels, boot, d: tau?.length ?? 0, groups, bootGroups };
+  return { pixels, boot, d: tau?.length ?? 0, groups, bootGroups, lanes: LANES };
 }
 
 async function main(): Promise<void> {
