@@ -89,7 +89,7 @@ struct Dense {
     Tally t;
     if (n == 1 && T.fused_rows >= 1 && T.pair_rows > 1) {  // the same pass, with a row loop the compiler sees through
       size_t i = i0;
-      for (; i + kLanes <= i1; i += kLanes) t.add(one_row(P, K, r, at, i, out));
+      for (; i + kLanes <= i1; i += kLanes) t.add(group<vf>(P, K, r, at, i, 0, 1, nullptr, 0, out));
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, 1, nullptr, 0, out));
       return t.total();
     }
@@ -141,21 +141,18 @@ struct Dense {
     }
   }
 
-  // one() with one row, inlined into its loop: the options and constants stay in registers
-  template <class At>
-  VSGD_HD static Outcome<vm> one_row(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i,
-                                     const WireBuf* out) {
-    SumsT<vf> s = sums_zero<vf>();
-    add_rows<ALGO, SP, vf>(P, s, r, i, 0, 1);
-    if (out) return out->store(i, s), Outcome<vm>{};
-    return finish<ALGO, SP, vf>(P, K, s, at, i);
-  }
-
   // rows [j0, n) of the coordinates at i, on top of their buffered sums when j0 > 0, then the
   // update (or, with `out`, the sums stored there)
   template <class F, class At>
   static Outcome<mask_t<F>> one(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i, int j0,
                                 int n, const SumsBuf* buf, size_t k, const WireBuf* out) {
+    return group<F>(P, K, r, at, i, j0, n, buf, k, out);
+  }
+  // one()'s body, inlined where it is called: the one-row loop calls it directly, so that the
+  // options and constants stay in registers across lane groups
+  template <class F, class At>
+  VSGD_HD static Outcome<mask_t<F>> group(const Params& P, const StepK& K, const DenseRows& r, const At& at, size_t i,
+                                          int j0, int n, const SumsBuf* buf, size_t k, const WireBuf* out) {
     SumsT<F> s = j0 > 0 ? buf->load<F>(k) : sums_zero<F>();
     add_rows<ALGO, SP, F>(P, s, r, i, j0, n);
     if (out) return out->store(i, s), Outcome<mask_t<F>>{};

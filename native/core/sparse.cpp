@@ -122,7 +122,7 @@ StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_
   (void)threads;
 #endif
   if (t == 1) return fn(P, K, buf, coords_.data(), U, at);
-  const size_t slice = ((U + t - 1) / t + 7) / 8 * 8;
+  const size_t slice = ((U + t - 1) / t + 15) / 16 * 16;  // whole groups of 8 or 16 lanes
   StepStats s;
 #pragma omp parallel for schedule(static) num_threads(t) reduction(+ : s)
   for (int k = 0; k < t; ++k) {
