@@ -10,6 +10,8 @@
 
 namespace vsgd {
 
+constexpr size_t kAheadEntries = 64;  // how far on the probe asks for tau beyond the caches, in entries
+
 std::string check_csr(const Csr& r, size_t d) {
   if (r.offsets[0] != 0) return "offsets[0] must be 0 but is " + std::to_string(r.offsets[0]);
   for (int j = 0; j < r.n; ++j) {
@@ -36,63 +38,53 @@ std::string check_csr(const Csr& r, size_t d) {
   return "";
 }
 
+// The place of coordinate i in coords_, or where it goes: open addressing in a table of at least
+// twice the coordinates, so that it stays in cache whatever d is. The slot is i with its high bits
+// folded in: a row's sorted indices land side by side, and below the table's size i is its own.
+int32_t* SparseStepper::find(int32_t i) {
+  const uint32_t mask = (uint32_t)table_.size() - 1;
+  uint32_t h = ((uint32_t)i ^ ((uint32_t)i >> bits_)) & mask;
+  while (table_[h] >= 0 && coords_[(size_t)table_[h]] != i) h = (h + 1) & mask;
+  return &table_[h];
+}
+
 // The sums of every coordinate the rows name, entry by entry in row order (the order of the dense
-// path, so both agree), and the coordinates in coords_; slot_ is left all -1 again.
+// path, so both agree), and the coordinates in coords_. With `tau` (the probe), only entries of
+// coordinates that still bootstrap (tau <= 0): past bootstrap a probe point needs no rows.
 template <int ALGO, int SP> struct SparseStepper::Gather {
-  static size_t run(const Params& P, SparseStepper& me, size_t d, const Csr& r, bool curv) {
-    if (me.slot_.size() != d) me.slot_.assign(d, -1);
-    if (me.s1_.size() < r.nnz) me.grow(r.nnz);  // at most one coordinate per entry
-    me.coords_.resize(r.nnz);
-    me.entry_.resize(r.nnz);
-    int32_t* slot = me.slot_.data();
-    int32_t* coords = me.coords_.data();
-    int32_t* entry = me.entry_.data();
+  static size_t run(const Params& P, SparseStepper& me, size_t d, const Csr& r, bool curv, const float* tau) {
+    const size_t most = std::min(r.nnz, d);  // at most one coordinate per entry
+    if (me.s1_.size() < most) me.grow(most);
+    me.coords_.resize(most);
+    size_t T = 16;
+    while (T < 2 * most) T *= 2;
+    me.table_.assign(T, -1);
+    me.bits_ = 0;
+    while ((size_t(1) << me.bits_) < T) ++me.bits_;
     const SumsBuf buf = me.sums();
-    const bool far = d * sizeof(int32_t) > kFar;
+    const bool far = d * sizeof(float) > kFar;
     size_t U = 0;
     for (size_t k = 0; k < r.nnz; ++k) {
-      if (far && k + 64 < r.nnz) __builtin_prefetch(slot + r.indices[k + 64]);
       const int32_t i = r.indices[k];
-      int32_t u = slot[i];
-      SumsT<float> s = sums_zero<float>();
-      if (u < 0) {  // named for the first time
-        u = slot[i] = (int32_t)U;
-        coords[U++] = i;
-      } else {
-        s = buf.load<float>((size_t)u);
+      if (tau) {
+        if (far && k + kAheadEntries < r.nnz) __builtin_prefetch(tau + r.indices[k + kAheadEntries]);
+        if (tau[i] > 0.0f) continue;
       }
-      entry[k] = u;
+      int32_t* at = me.find(i);
+      SumsT<float> s = sums_zero<float>();
+      if (*at < 0) {  // named for the first time
+        *at = (int32_t)U;
+        me.coords_[U++] = i;
+      } else {
+        s = buf.load<float>((size_t)*at);
+      }
       add_grad<SP>(s, r.values[k]);
       if (curv) add_curv<ALGO, SP>(P, s, r.values[k], r.shifted[k]);
-      buf.store((size_t)u, s);
+      buf.store((size_t)*at, s);
     }
-    for (size_t u = 0; u < U; ++u) slot[coords[u]] = -1;
     return U;
   }
 };
-
-// The curvature of rows whose gradients the last probe gathered (entry_ names each entry's
-// coordinate), added in row order as Gather adds it.
-template <int ALGO, int SP> struct SparseStepper::Curvature {
-  static size_t run(const Params& P, SparseStepper& me, const Csr& r) {
-    const SumsBuf buf = me.sums();
-    for (size_t k = 0; k < r.nnz; ++k) {
-      const size_t u = (size_t)me.entry_[k];
-      SumsT<float> s = buf.load<float>(u);
-      add_curv<ALGO, SP>(P, s, r.values[k], r.shifted[k]);
-      buf.store(u, s);
-    }
-    return me.probed_U_;
-  }
-};
-
-// Whether r holds the rows the last probe() gathered, bit for bit (then its sums stand).
-bool SparseStepper::probed(const Csr& r) const {
-  return probed_U_ > 0 && r.n == (int)probed_offsets_.size() - 1 && r.nnz == probed_indices_.size() &&
-         std::memcmp(r.offsets, probed_offsets_.data(), probed_offsets_.size() * sizeof(int32_t)) == 0 &&
-         std::memcmp(r.indices, probed_indices_.data(), r.nnz * sizeof(int32_t)) == 0 &&
-         std::memcmp(r.values, probed_values_.data(), r.nnz * sizeof(float)) == 0;
-}
 
 void SparseStepper::grow(size_t U) {
   for (auto* v : {&m_, &s2_, &c1_, &c2_}) v->resize(U);
@@ -104,11 +96,7 @@ SumsBuf SparseStepper::sums() { return SumsBuf{m_.data(), s1_.data(), s2_.data()
 StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* probe_out,
                               int threads) {
   const bool curv = r.shifted != nullptr && uses_sparsity(P.algo);
-  // the rows the probe gathered (the usual probeSparse, updateSparse): only their curvature is new
-  const size_t U = !probed(r)  ? dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, curv)
-                   : curv      ? dispatch<Curvature>(P.algo, P.sparsity, P, *this, r)
-                               : probed_U_;
-  probed_U_ = 0;
+  const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, curv, (const float*)nullptr);
   const NamedStepFn fn = cpu_kernels(P.algo, P.sparsity).named_step;
   if (!fn || U == 0) return StepStats{};
   const StepK K = step_k(r.n, curv);
@@ -134,9 +122,8 @@ StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_
 }
 
 void SparseStepper::sums(const Params& P, size_t d, const Csr& r, const int32_t* at, size_t count, const WireBuf& out) {
-  // every field gathered afresh: the phased step does not take over a probe's sums (probed())
-  const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, r.shifted != nullptr && uses_sparsity(P.algo));
-  probed_U_ = 0;
+  const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, r.shifted != nullptr && uses_sparsity(P.algo),
+                                    (const float*)nullptr);
   const SumsBuf buf = sums();
   for (size_t u = 0; u < U; ++u) {
     const int32_t i = coords_[u];
@@ -158,14 +145,11 @@ void SparseStepper::probe_sums(const Params& P, float* theta, float* state, size
 }
 
 void SparseStepper::probe(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* out) {
-  const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, false);
+  const Layout L = layout(P.algo, P.sparsity);
+  const float* tau = L.tau >= 0 ? state + (size_t)L.tau * d : nullptr;
+  const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, false, tau);
   const NamedProbeFn fn = cpu_kernels(P.algo, P.sparsity).named_probe;
   if (fn && U > 0) fn(P, step_k(r.n, false), sums(), coords_.data(), U, Place{theta, state, d, nullptr}, out);
-  // kept for the update that follows with the same rows (probed())
-  probed_offsets_.assign(r.offsets, r.offsets + r.n + 1);
-  probed_indices_.assign(r.indices, r.indices + r.nnz);
-  probed_values_.assign(r.values, r.values + r.nnz);
-  probed_U_ = U;
 }
 
 }  // namespace vsgd

@@ -34,7 +34,9 @@ class SparseStepper {
   // was current before stays current. stats.bootstrapping counts the coordinates that finished
   // their bootstrap in this update.
   StepStats step(const Params& P, float* theta, float* state, size_t d, const Csr& rows, float* probe_out, int threads);
-  // out[i] = θ_i + δ_i for the coordinates the rows name (δ with this step's rows while bootstrapping).
+  // out[i] = θ_i + δ_i for the coordinates the rows name that still bootstrap (δ with this step's
+  // rows). Past bootstrap δ depends on the state alone, and the update that last changed it wrote
+  // the point: out must hold it there (the point step() writes, or a full probe pass).
   void probe(const Params& P, float* theta, float* state, size_t d, const Csr& rows, float* out);
 
   // The phases of a data-parallel step (traverse.h, wire.h) at a list of coordinates `at`
@@ -51,19 +53,14 @@ class SparseStepper {
 
  private:
   template <int ALGO, int SP> struct Gather;
-  template <int ALGO, int SP> struct Curvature;
   SumsBuf sums();
   void grow(size_t U);
-  bool probed(const Csr& r) const;
-  std::vector<int32_t> slot_;  // per coordinate: its place in coords_, or -1 (outside calls)
+  int32_t* find(int32_t i);
   std::vector<int32_t> coords_;  // the named coordinates, in the order the rows first name them
-  std::vector<int32_t> entry_;   // per entry of the rows: its place in coords_
+  std::vector<int32_t> table_;   // find()'s: places in coords_, -1 where free
+  int bits_ = 0;                 // log2 of table_'s size
   std::vector<float> m_, s2_, c1_, c2_;  // their sums (traverse.h's phase (a)), indexed like coords_
   std::vector<double> s1_;
-  // the rows of the last probe(), whose sums an update of the same rows takes over (0: none)
-  std::vector<int32_t> probed_offsets_, probed_indices_;
-  std::vector<float> probed_values_;
-  size_t probed_U_ = 0;
 };
 
 }  // namespace vsgd
