@@ -17,6 +17,8 @@ export interface Result {
   /** why the case was not measured */
   skipped?: string;
   note?: string;
+  /** case 'rounds': per round, each case's median ms (see rounds()) */
+  rounds?: Record<string, number>[];
 }
 
 // Minimal traffic per coordinate: theta and the five vSGD-fd state arrays read and written
@@ -129,6 +131,49 @@ export function tsLoop(d: number, n: number, grads: Float32Array, shifted: Float
     return performance.now() - t0;
   }, budget);  // not warmed: the loop's first call is where V8 compiles it
   return { case: 'ts-loop', d, n, threads: 1, bytes: fdBytes(n) * d, stat };
+}
+
+/** The cases the targets compare, taking turns: each round times the triad, SGD, Adam and the
+ * vSGD-fd step at n = 1 and 10 a few calls each, one after the other, so that a ratio between
+ * two of them is taken within seconds. This machine's memory bandwidth drifts from minute to
+ * minute (the triad's median moved by half between runs); a ratio of cases measured a minute
+ * apart carries that drift, a ratio within a round does not. */
+export function rounds(d: number, grads: Float32Array, shifted: Float32Array, count: number): Result {
+  const a = new Float32Array(d), b = new Float32Array(d).fill(1), c = new Float32Array(d).fill(2);
+  const theta = [new Float32Array(d), new Float32Array(d)];
+  const sgd = new SGD(theta[0]), adam = new Adam(theta[1]);
+  const fd = [1, 10].map((n) => warmFd(d, n, grads, shifted, 'dense', 0));
+  const g1 = grads.subarray(0, d);
+  const cases: [string, number, () => void][] = [
+    ['triad', 9, () => addon.triad(a, b, c, 0.5, 0)],
+    ['sgd', 9, () => void sgd.update(g1)],
+    ['adam', 5, () => void adam.update(g1)],
+    ['vsgdfd:1', 3, () => void (fd[0].opt.probe(fd[0].g), fd[0].opt.update(fd[0].g, fd[0].s))],
+    ['vsgdfd:10', 3, () => void (fd[1].opt.probe(fd[1].g), fd[1].opt.update(fd[1].g, fd[1].s))],
+  ];
+  const median = (xs: number[]) => xs.sort((p, q) => p - q)[xs.length >> 1];
+  try {
+    for (const [, , f] of cases) f();  // page faults and first calls outside the rounds
+    const out: Record<string, number>[] = [];
+    for (let r = 0; r < count; r++) {
+      const round: Record<string, number> = {};
+      for (const [name, calls, f] of cases) {
+        const ms: number[] = [];
+        for (let k = 0; k < calls; k++) {
+          const t0 = performance.now();
+          f();
+          ms.push(performance.now() - t0);
+        }
+        round[name] = median(ms);
+      }
+      out.push(round);
+    }
+    return { case: 'rounds', d, n: 0, threads: 0, bytes: 0, rounds: out };
+  } finally {
+    sgd.dispose();
+    adam.dispose();
+    for (const f of fd) f.opt.dispose();
+  }
 }
 
 /** Whether update() writes the informational eta array (it costs a store per coordinate). */

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { baseline, fdStep, fillRows, type Result, triad, tsLoop, writesEta } from './cases.ts';
+import { baseline, fdStep, fillRows, type Result, rounds, triad, tsLoop, writesEta } from './cases.ts';
 import { png } from './chart.ts';
 import { type PeerRun, runPeer } from './peers.ts';
 import { machine, report, sweepSeries } from './report.ts';
@@ -36,6 +36,7 @@ const logs = (opt.sizes as string | undefined)?.split(',').map(Number) ?? (quick
 const keyLog = Number(opt.key ?? (quick ? logs[logs.length - 1] : 24));
 const KEY = 2 ** keyLog;
 const NS = [1, 10, 32];
+const ROUNDS = quick ? 3 : 11;  // of the targets' cases taking turns (cases.ts: rounds)
 const MAX_BYTES = Number(opt['max-gib']) * 2 ** 30;
 const ARRAY_LIMIT = 2 ** 32;  // Node 20's largest ArrayBuffer, bytes
 const CORES = cpus().length;
@@ -61,7 +62,7 @@ function record(r: Result): void {
   results.push(r);
   const s = r.stat;
   const what = `${r.case}${r.n > 1 || r.case.startsWith('vsgdfd') || r.case === 'ts-loop' ? ` n=${r.n}` : ''}${r.threads ? ` threads=${r.threads}` : ''}`;
-  const line = s ? `${fmt(s.ms)} [${fmt(s.min)} - ${fmt(s.max)}] x${s.reps}` : `skipped: ${r.skipped}`;
+  const line = s ? `${fmt(s.ms)} [${fmt(s.min)} - ${fmt(s.max)}] x${s.reps}` : r.rounds ? r.rounds.map((q) => Object.entries(q).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')).join('\n    ') : `skipped: ${r.skipped}`;
   process.stderr.write(`  d=2^${Math.log2(r.d)} ${what}: ${line}\n`);
 }
 const fmt = (ms: number) => (ms < 1 ? `${(ms * 1e3).toFixed(1)} us` : `${ms.toFixed(2)} ms`);
@@ -133,6 +134,9 @@ async function main(): Promise<void> {
       for (const n of [1, 10].filter((n) => n <= nmax)) record(tsLoop(d, n, grads, shifted, b));
       record(fdStep(d, 10, grads, shifted, 'every4', 0, b));
       for (const n of [1, 10]) record(fdStep(d, n, grads, shifted, 'signed', 0, b));
+      // the targets' ratios, from cases taking turns (cases.ts: rounds)
+      process.stderr.write(`  d=2^${lg}: the targets' cases taking turns, ${ROUNDS} rounds ...\n`);
+      record(rounds(d, grads, shifted, ROUNDS));
       // instance sparsity on rows where 90% of the entries are zero
       fillRows(grads, d, 1, 0.1);
       fillRows(shifted, d, 2, 0.1);

@@ -47,6 +47,11 @@ test('bench --quick writes BENCHMARKS.md with well-formed tables, the chart and 
     for (const name of ['triad', 'Adam (this library)', 'vSGD-fd dense, step', 'plain TypeScript loop', 'TensorFlow.js Adam, wasm'])
       t.true(cases.some((r) => r[0].startsWith(name)), `a row for ${name}`);
 
+    // the bandwidth targets come from the cases taking turns (3 rounds in quick mode)
+    const targets = table(md, '## Targets').slice(2).filter((r) => r[0].includes('triad bandwidth'));
+    t.is(targets.length, 4);
+    for (const r of targets) t.regex(r[1], /^\d+\.\d\d \(\d+\.\d\d–\d+\.\d\d over 3 rounds\)$/, r[0]);
+
     const sweep = table(md, '## Sweep over d');
     t.deepEqual(sweep.slice(2).map((r) => r[0]), ['2^8', '2^10']);
     t.true(sweep.slice(2).every((r) => r.slice(1).every((c) => c === '' || c === 'skipped' || TIME.test(c))));
@@ -55,6 +60,9 @@ test('bench --quick writes BENCHMARKS.md with well-formed tables, the chart and 
     t.deepEqual([...png.subarray(1, 4)], [...Buffer.from('PNG')]);
     const json = JSON.parse(readFileSync(join(out, 'bench', 'results.json'), 'utf8'));
     t.true(json.results.length > 0 && json.results.every((r: { stat?: { ms: number } }) => !r.stat || r.stat.ms > 0));
+    const turns = json.results.find((r: { case: string }) => r.case === 'rounds');
+    t.is(turns?.rounds.length, 3);
+    for (const q of turns.rounds) t.deepEqual(Object.keys(q).filter((k) => q[k] > 0), ['triad', 'sgd', 'adam', 'vsgdfd:1', 'vsgdfd:10']);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
