@@ -42,7 +42,7 @@ std::string check_csr(const Csr& r, size_t d) {
 // twice the coordinates, so that it stays in cache whatever d is. The slot is i plus a multiple of
 // its high bits (by an odd constant, so that strided indices spread): a row's sorted indices land
 // side by side, and below the table's size i is its own slot.
-int32_t* SparseStepper::find(int32_t i) {
+inline int32_t* SparseStepper::find(int32_t i) {  // inline: once per entry
   const uint32_t mask = (uint32_t)table_.size() - 1;
   uint32_t h = ((uint32_t)i + ((uint32_t)i >> bits_) * 0x9E3779B1u) & mask;
   while (table_[h] >= 0 && coords_[(size_t)table_[h]] != i) h = (h + 1) & mask;
