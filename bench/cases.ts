@@ -3,7 +3,7 @@
 import { Adam, SGD, VSGDfd, type VSGDfdOptions } from '../lib/index.ts';
 import { addon } from '../lib/native.ts';
 import { type FdState, tsProbe, tsUpdate } from './tsloop.ts';
-import { type Budget, measure, type Stat } from './timing.ts';
+import { type Budget, measure, type Stat, summary } from './timing.ts';
 
 export interface Result {
   case: string;
@@ -151,7 +151,6 @@ export function rounds(d: number, grads: Float32Array, shifted: Float32Array, co
     ['vsgdfd:1', 3, () => void (fd[0].opt.probe(fd[0].g), fd[0].opt.update(fd[0].g, fd[0].s))],
     ['vsgdfd:10', 3, () => void (fd[1].opt.probe(fd[1].g), fd[1].opt.update(fd[1].g, fd[1].s))],
   ];
-  const median = (xs: number[]) => xs.sort((p, q) => p - q)[xs.length >> 1];
   try {
     for (const [, , f] of cases) f();  // page faults and first calls outside the rounds
     const out: Record<string, number>[] = [];
@@ -164,7 +163,7 @@ export function rounds(d: number, grads: Float32Array, shifted: Float32Array, co
           f();
           ms.push(performance.now() - t0);
         }
-        round[name] = median(ms);
+        round[name] = summary(ms).ms;
       }
       out.push(round);
     }

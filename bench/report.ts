@@ -7,6 +7,7 @@ import { backends } from '../lib/index.ts';
 import { adamBytes, every4Bytes, fdBytes, type Result, sgdBytes, triadBytes } from './cases.ts';
 import type { Series } from './chart.ts';
 import { INSTALL, type PeerRun } from './peers.ts';
+import { summary } from './timing.ts';
 
 // The addon as the report names it: relative to the repository, never this machine's paths.
 function addonName(root: string, path: string): string {
@@ -95,14 +96,10 @@ export function report(info: Info, results: Result[]): string {
   // per round the case's GB/s over the triad's, then the median and the range over the rounds
   const turns = results.find((r) => r.case === 'rounds' && r.d === KEY)?.rounds;
   const BYTES: Record<string, number> = { sgd: sgdBytes, adam: adamBytes, 'vsgdfd:1': fdBytes(1), 'vsgdfd:10': fdBytes(10) };
-  const turnShare = (k: string) => {
-    const xs = (turns ?? []).map((q) => (BYTES[k] / q[k]) / (triadBytes / q.triad)).sort((a, b) => a - b);
-    return { mid: xs[xs.length >> 1], lo: xs[0], hi: xs[xs.length - 1] };
-  };
   const target = (label: string, k: string, r: Result | undefined, want: number) => {
     if (!turns) return `| ${label} | ${bwCell(r)} | ${atLeast(share(r), want)} |`;
-    const q = turnShare(k);
-    return `| ${label} | ${q.mid.toFixed(2)} (${q.lo.toFixed(2)}–${q.hi.toFixed(2)} over ${turns.length} rounds) | ${atLeast(q.mid, want)} |`;
+    const q = summary(turns.map((round) => (BYTES[k] / round[k]) / (triadBytes / round.triad)));
+    return `| ${label} | ${q.ms.toFixed(2)} (${q.min.toFixed(2)}–${q.max.toFixed(2)} over ${turns.length} rounds) | ${atLeast(q.ms, want)} |`;
   };
   L.push(`## Targets (d = ${p2(KEY)}, all cores)`, '',
     turns

@@ -62,7 +62,8 @@ function record(r: Result): void {
   results.push(r);
   const s = r.stat;
   const what = `${r.case}${r.n > 1 || r.case.startsWith('vsgdfd') || r.case === 'ts-loop' ? ` n=${r.n}` : ''}${r.threads ? ` threads=${r.threads}` : ''}`;
-  const line = s ? `${fmt(s.ms)} [${fmt(s.min)} - ${fmt(s.max)}] x${s.reps}` : r.rounds ? r.rounds.map((q) => Object.entries(q).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')).join('\n    ') : `skipped: ${r.skipped}`;
+  const round = (q: Record<string, number>) => Object.entries(q).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+  const line = s ? `${fmt(s.ms)} [${fmt(s.min)} - ${fmt(s.max)}] x${s.reps}` : r.rounds ? r.rounds.map(round).join('\n    ') : `skipped: ${r.skipped}`;
   process.stderr.write(`  d=2^${Math.log2(r.d)} ${what}: ${line}\n`);
 }
 const fmt = (ms: number) => (ms < 1 ? `${(ms * 1e3).toFixed(1)} us` : `${ms.toFixed(2)} ms`);

@@ -42,7 +42,8 @@ Napi::Value Engine::UpdateSparse(const Napi::CallbackInfo& info) {
   return stats(env, s);
 }
 
-// probeSparse(offsets, indices, values, out): θ+δ for the coordinates the rows name
+// probeSparse(offsets, indices, values, out): θ+δ for the coordinates the rows name that still
+// bootstrap; out holds the point the last update wrote at the others (sparse.h)
 Napi::Value Engine::ProbeSparse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   vsgd::StepArgs a = args(env);

@@ -44,7 +44,8 @@ std::string check_csr(const Csr& r, size_t d) {
 // side by side, and below the table's size i is its own slot.
 inline int32_t* SparseStepper::find(int32_t i) {  // inline: once per entry
   const uint32_t mask = (uint32_t)table_.size() - 1;
-  uint32_t h = ((uint32_t)i + ((uint32_t)i >> bits_) * 0x9E3779B1u) & mask;
+  const int bits = __builtin_ctzll(table_.size());
+  uint32_t h = ((uint32_t)i + ((uint32_t)i >> bits) * 0x9E3779B1u) & mask;
   while (table_[h] >= 0 && coords_[(size_t)table_[h]] != i) h = (h + 1) & mask;
   return &table_[h];
 }
@@ -60,8 +61,6 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
     size_t T = 16;
     while (T < 2 * most) T *= 2;
     me.table_.assign(T, -1);
-    me.bits_ = 0;
-    while ((size_t(1) << me.bits_) < T) ++me.bits_;
     const SumsBuf buf = me.sums();
     const bool far = d * sizeof(float) > kFar;
     size_t U = 0;
