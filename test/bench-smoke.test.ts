@@ -4,7 +4,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -65,5 +65,30 @@ test('bench --quick writes BENCHMARKS.md with well-formed tables, the chart and 
     for (const q of turns.rounds) t.deepEqual(Object.keys(q).filter((k) => q[k] > 0), ['triad', 'sgd', 'adam', 'vsgdfd:1', 'vsgdfd:10']);
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('bench:sparse --quick writes its targets from rounds in which the step and the probe took turns', (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'vsgd-sparse-')), 'SPARSE.md');
+  try {
+    execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/sparse.ts', '--quick', '--out', out],
+      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    const md = readFileSync(out, 'utf8');
+    const targets = table(md, '### Targets');
+    t.is(targets.length, 4);
+    // the ratio to the probe: a median over 3 rounds, inside its own range
+    const m = /^(\d+\.\d{3})× \((\d+\.\d{2})–(\d+\.\d{2}) over 3 rounds; /.exec(targets[2][1]);
+    t.truthy(m, targets[2][1]);
+    const [q, lo, hi] = m!.slice(1).map(Number);
+    t.true(lo <= q + 0.005 && q <= hi + 0.005, targets[2][1]);
+    t.is(targets[2][2], q <= 1.5 ? 'met' : '**not met**');
+    const steps = table(md, '### Sparse step time against d');
+    t.deepEqual(steps.slice(2).map((r) => r[0]), ['10^4', '10^5']);
+    for (const r of steps.slice(2)) {
+      t.regex(r[1], TIME);
+      t.regex(r[4], /^\d+\.\d{2} \(\d+\.\d{2}–\d+\.\d{2}\)$/);
+    }
+  } finally {
+    rmSync(dirname(out), { recursive: true, force: true });
   }
 });
