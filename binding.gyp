@@ -12,7 +12,7 @@
         "native/addon/module.cpp", "native/addon/engine.cpp", "native/addon/rows.cpp",
         "native/addon/phases.cpp", "native/addon/worker.cpp", "native/addon/args.cpp", "native/core/cpu.cpp",
         "native/core/cpu_generic.cpp",
-        "native/core/sparse.cpp", "native/core/accumulate.cpp", "native/core/triad.cpp", "native/core/cuda_stub.cpp",
+        "native/core/sparse.cpp", "native/core/accumulate.cpp", "native/core/triad.cpp", "native/core/pages.cpp", "native/core/cuda_stub.cpp",
         "native/core/checkpoint.cpp", "native/core/mirror.cpp", "native/addon/checkpoint.cpp"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -85,6 +85,8 @@ interface Addon {
   triad(a: Float32Array, b: Float32Array, c: Float32Array, s: number, threads: number): void;
   /** bench only: every array read and written at each index, and out written there */
   scatterProbe(arrays: Float32Array[], out: Float32Array, indices: Int32Array): void;
+  /** huge pages for the whole 2 MiB pages inside the array (Linux), moving written ones with collapse; how many */
+  hugePages(array: Float32Array, collapse: boolean): number;
   checkpointEncode(algo: number, d: number, steps: number, options: Record<string, unknown>, state: Float32Array): Uint8Array;
   /** throws "Invalid checkpoint: <why>" */
   checkpointDecode(bytes: Uint8Array): CheckpointFields;

@@ -43,6 +43,8 @@ export const common: Schema = {
   nonFinite: choice('skip', ['skip', 'throw']),
   // 'mpi': one rank of a data-parallel job started by mpirun (docs/distributed.md)
   comm: choice('none', ['none', 'mpi']),
+  // Linux's transparent huge pages for theta, the state and the probe point (docs/performance.md)
+  hugePages: { kind: 'boolean', default: false },
 };
 
 export const vsgdOptions: Schema = {

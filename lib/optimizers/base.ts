@@ -14,6 +14,11 @@ import { type Distributed, distributed } from './distributed';
 import { Schedule } from './schedule';
 import type { AlgoDef, CommonOptions, GradientFn, LoadOverrides, Resolved, StepInfo } from './types';
 
+/** options.hugePages for one array: `written` moves pages that already hold data as well. */
+function hugePages(a: Float32Array, written: boolean): void {
+  if (a.byteLength >= 4 << 20) addon.hugePages(a, written);
+}
+
 /** the calls that take rows, with what they were given (for the messages of nonFinite 'throw') */
 type Inputs = () => string | null;
 
@@ -51,6 +56,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     const sparsity = SPARSITIES.indexOf((o.sparsity as Sparsity | undefined) ?? 'none');
     const layout = addon.layout(algo, sparsity);
     this.#state = new Float32Array(layout.count * this.d);
+    if (o.hugePages) hugePages(this.#state, false), hugePages(this.theta, true);
     this.#views = {};
     for (const [name, field] of Object.entries(def.fields)) {
       const slot = layout[field];
@@ -270,6 +276,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
       const engine = this.#engine as NativeEngine;
       if (b && key !== 'probe') engine.unpin(b);
       this.#buffers[key] = b = new Float32Array(size);
+      if (key === 'probe' && (this.options as CommonOptions).hugePages) hugePages(b, false);
       if (key !== 'probe' && engine.device !== 'cpu') engine.pin(b); // rows cross the bus from here
     }
     return b;

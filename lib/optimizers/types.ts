@@ -51,6 +51,13 @@ export interface CommonOptions {
    * all ranks, and θ and the state stay identical on every rank. Outside a launcher, or in a job
    * of one rank, it changes nothing. Default: 'none'. */
   comm?: 'none' | 'mpi';
+  /** true: theta, the state and the probe point, where each spans 4 MiB or more, go on 2 MiB
+   * pages (Linux's transparent huge pages, where the system allows them; elsewhere nothing
+   * happens). A sparse step at large d touches every array on a page of its own per coordinate,
+   * and with 4 KiB pages the address translations cost more than the memory itself; the first
+   * write to each huge page may wait while the kernel gathers free memory for it
+   * (docs/performance.md). Default: false. */
+  hugePages?: boolean;
 }
 
 /** The options as an optimizer resolved them: every default filled in. */

@@ -89,6 +89,13 @@ Napi::Value ScatterProbe(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// hugePages(array, collapse): huge pages for a large array (pages.cpp); how many were advised
+Napi::Value HugePages(const Napi::CallbackInfo& info) {
+  auto a = f32(info[0], "array");
+  const int pages = vsgd::advise_huge_pages(a.Data(), a.ByteLength(), info[1].ToBoolean().Value());
+  return Napi::Number::New(info.Env(), pages);
+}
+
 // reweight(rows, n) -> { weights: Float64Array(n), direction: Float64Array(d), nEff }: eq. 5
 Napi::Value Reweight(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -116,6 +123,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", Napi::Function::New(env, LayoutOf));
   exports.Set("triad", Napi::Function::New(env, Triad));
   exports.Set("scatterProbe", Napi::Function::New(env, ScatterProbe));
+  exports.Set("hugePages", Napi::Function::New(env, HugePages));
   exports.Set("reweight", Napi::Function::New(env, Reweight));
   RegisterCheckpoint(env, exports);
   return exports;

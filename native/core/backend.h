@@ -141,6 +141,11 @@ void triad(float* a, const float* b, const float* c, float s, size_t n, int thre
 // there (the random-update probe of the sparse benchmark)
 void scatter_probe(float* const* arrays, int count, float* out, const int32_t* idx, size_t nnz);
 
+// Asks the kernel to back the whole 2 MiB pages inside [p, p + bytes) with huge pages, and with
+// `collapse` to move pages already written onto them (pages.cpp); returns how many it advised
+// (0 where the system has no such advice).
+int advise_huge_pages(void* p, size_t bytes, bool collapse);
+
 // The CPU standing in for a device-resident backend (mirror.cpp): for tests on machines without a GPU.
 std::unique_ptr<Backend> make_mirror_backend(int threads);
 
