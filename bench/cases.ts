@@ -3,7 +3,7 @@
 import { Adam, SGD, VSGDfd, type VSGDfdOptions } from '../lib/index.ts';
 import { addon } from '../lib/native.ts';
 import { type FdState, tsProbe, tsUpdate } from './tsloop.ts';
-import { type Budget, measure, type Stat, summary } from './timing.ts';
+import { type Budget, measure, type Stat, timesOf } from './timing.ts';
 
 export interface Result {
   case: string;
@@ -156,15 +156,7 @@ export function rounds(d: number, grads: Float32Array, shifted: Float32Array, co
     const out: Record<string, number>[] = [];
     for (let r = 0; r < count; r++) {
       const round: Record<string, number> = {};
-      for (const [name, calls, f] of cases) {
-        const ms: number[] = [];
-        for (let k = 0; k < calls; k++) {
-          const t0 = performance.now();
-          f();
-          ms.push(performance.now() - t0);
-        }
-        round[name] = summary(ms).ms;
-      }
+      for (const [name, calls, f] of cases) round[name] = timesOf(f, calls);
       out.push(round);
     }
     return { case: 'rounds', d, n: 0, threads: 0, bytes: 0, rounds: out };

@@ -10,7 +10,7 @@ import { type SparseRows, VSGDfd } from '../lib/index.ts';
 import { addon } from '../lib/native.ts';
 import { rng } from '../lib/problems/random.ts';
 import { machine } from './report.ts';
-import { type Budget, gc, measure, othersMeter, type Stat, summary } from './timing.ts';
+import { type Budget, gc, measure, othersMeter, type Stat, summary, timesOf } from './timing.ts';
 
 const { values: opt } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, threads: { type: 'string', default: '1' } },
@@ -51,17 +51,6 @@ function denseOf(rows: SparseRows, values: Float32Array, d: number): Float32Arra
   const n = rows.offsets.length - 1, a = new Float32Array(n * d);
   for (let j = 0; j < n; j++) for (let e = rows.offsets[j]; e < rows.offsets[j + 1]; e++) a[j * d + rows.indices[e]] = values[e];
   return a;
-}
-
-/** the median time of calls body(0) .. body(calls - 1), each timed alone, ms */
-function timesOf(body: (k: number) => void, calls: number): number {
-  const ms: number[] = [];
-  for (let k = 0; k < calls; k++) {
-    const t0 = performance.now();
-    body(k);
-    ms.push(performance.now() - t0);
-  }
-  return summary(ms).ms;
 }
 
 function timed(body: (k: number) => void, warm: number): Stat {

@@ -36,6 +36,18 @@ const median = (xs: number[]) => {
 
 export const summary = (xs: number[]) => ({ ms: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 
+/** The median time of calls body(0) .. body(calls - 1), each timed alone, ms (rounds of cases
+ * taking turns). */
+export function timesOf(body: (k: number) => void, calls: number): number {
+  const ms: number[] = [];
+  for (let k = 0; k < calls; k++) {
+    const t0 = performance.now();
+    body(k);
+    ms.push(performance.now() - t0);
+  }
+  return summary(ms).ms;
+}
+
 export const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 /** body(k) runs the k-th call; if it returns a number, that is the ms of its own timed part. */

@@ -56,7 +56,10 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     const sparsity = SPARSITIES.indexOf((o.sparsity as Sparsity | undefined) ?? 'none');
     const layout = addon.layout(algo, sparsity);
     this.#state = new Float32Array(layout.count * this.d);
-    if (o.hugePages) hugePages(this.#state, false), hugePages(this.theta, true);
+    if (o.hugePages) {
+      hugePages(this.#state, false);
+      hugePages(this.theta, true);  // the caller's θ usually holds data already
+    }
     this.#views = {};
     for (const [name, field] of Object.entries(def.fields)) {
       const slot = layout[field];

@@ -7,6 +7,9 @@
 #include "backend.h"
 #if defined(__linux__)
 #include <sys/mman.h>
+#if !defined(MADV_COLLAPSE)
+#define MADV_COLLAPSE 25  // Linux 6.1; older C libraries lack the name
+#endif
 #endif
 
 namespace vsgd {
@@ -19,9 +22,6 @@ int advise_huge_pages(void* p, size_t bytes, bool collapse) {
   // pages faulted from now on come as huge pages where the system allows them (its setting
   // 'madvise' or 'always')
   if (madvise((void*)lo, hi - lo, MADV_HUGEPAGE) != 0) return 0;
-#if !defined(MADV_COLLAPSE)
-#define MADV_COLLAPSE 25  // Linux 6.1; older C libraries lack the name
-#endif
   // pages already written are moved onto huge pages now (best effort: an older kernel refuses)
   if (collapse) madvise((void*)lo, hi - lo, MADV_COLLAPSE);
   return (int)((hi - lo) / kHuge);
