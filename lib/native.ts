@@ -87,6 +87,8 @@ interface Addon {
   scatterProbe(arrays: Float32Array[], out: Float32Array, indices: Int32Array): void;
   /** huge pages for the whole 2 MiB pages inside the array (Linux), moving written ones with collapse; how many */
   hugePages(array: Float32Array, collapse: boolean): number;
+  /** the index in [0, 16) at which array lies where `like` does within a 64-byte line */
+  alignLike(array: Float32Array, like: Float32Array): number;
   checkpointEncode(algo: number, d: number, steps: number, options: Record<string, unknown>, state: Float32Array): Uint8Array;
   /** throws "Invalid checkpoint: <why>" */
   checkpointDecode(bytes: Uint8Array): CheckpointFields;

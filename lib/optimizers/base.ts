@@ -14,6 +14,14 @@ import { type Distributed, distributed } from './distributed';
 import { Schedule } from './schedule';
 import type { AlgoDef, CommonOptions, GradientFn, LoadOverrides, Resolved, StepInfo } from './types';
 
+/** A zeroed array of `size` floats that lies where `like` does within a 64-byte line: the dense
+ * pass reads such arrays a whole line per load from θ's line boundary on. */
+function alignedLike(size: number, like: Float32Array): Float32Array {
+  const raw = new Float32Array(size + 15);
+  const k = addon.alignLike(raw, like);
+  return raw.subarray(k, k + size);
+}
+
 /** options.hugePages for one array: `written` moves pages that already hold data as well. */
 function hugePages(a: Float32Array, written: boolean): void {
   if (a.byteLength >= 4 << 20) addon.hugePages(a, written);
@@ -55,7 +63,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     const algo = ALGORITHMS.indexOf(def.name);
     const sparsity = SPARSITIES.indexOf((o.sparsity as Sparsity | undefined) ?? 'none');
     const layout = addon.layout(algo, sparsity);
-    this.#state = new Float32Array(layout.count * this.d);
+    this.#state = alignedLike(layout.count * this.d, t);
     if (o.hugePages) {
       hugePages(this.#state, false);
       hugePages(this.theta, true);  // the caller's θ usually holds data already
@@ -278,7 +286,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     if (!b || b.length !== size) {
       const engine = this.#engine as NativeEngine;
       if (b && key !== 'probe') engine.unpin(b);
-      this.#buffers[key] = b = new Float32Array(size);
+      this.#buffers[key] = b = alignedLike(size, this.theta);
       if (key === 'probe' && (this.options as CommonOptions).hugePages) hugePages(b, false);
       if (key !== 'probe' && engine.device !== 'cpu') engine.pin(b); // rows cross the bus from here
     }

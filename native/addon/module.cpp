@@ -96,6 +96,16 @@ Napi::Value HugePages(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pages);
 }
 
+// alignLike(array, like): the index in [0, 16) at which array lies where `like` does within a
+// 64-byte line (the optimizer allocates its own arrays so: the dense pass reads them whole lines
+// at a time from θ's line boundary on)
+Napi::Value AlignLike(const Napi::CallbackInfo& info) {
+  auto a = f32(info[0], "array");
+  auto like = f32(info[1], "like");
+  const uintptr_t bytes = ((uintptr_t)like.Data() - (uintptr_t)a.Data()) % 64;
+  return Napi::Number::New(info.Env(), (double)(bytes / sizeof(float)));
+}
+
 // reweight(rows, n) -> { weights: Float64Array(n), direction: Float64Array(d), nEff }: eq. 5
 Napi::Value Reweight(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -124,6 +134,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("triad", Napi::Function::New(env, Triad));
   exports.Set("scatterProbe", Napi::Function::New(env, ScatterProbe));
   exports.Set("hugePages", Napi::Function::New(env, HugePages));
+  exports.Set("alignLike", Napi::Function::New(env, AlignLike));
   exports.Set("reweight", Napi::Function::New(env, Reweight));
   RegisterCheckpoint(env, exports);
   return exports;

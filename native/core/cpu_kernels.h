@@ -42,6 +42,9 @@ struct Tally {
   }
 };
 
+// Floats from p to the next 64-byte boundary (a cache line's).
+inline size_t to_line(const float* p) { return (64 - (uintptr_t)p % 64) % 64 / sizeof(float); }
+
 // A block's sums between row chunks: ~32 B per coordinate, so the block stays in L1.
 struct BlockSums {
   alignas(64) double s1[kBlock], dir[kBlock];
@@ -53,40 +56,46 @@ struct BlockSums {
 // instead of into finish()); Phases, NamedStep and NamedProbe finish from the reduced buffer.
 template <int ALGO, int SP>
 struct Dense {
-  // Coordinates [i0, i1) from start (j = 0) to finish; `fused` rows or fewer in one pass. P and K
-  // are copied: the pass's stores through float pointers could alias a caller's Params, which
-  // would make the compiler reload every option after every store. eta is left alone where a
-  // read of the state derives it.
-  static StepStats run(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
+  // Coordinates [i0, i1) from start (j = 0) to finish; `fused` rows or fewer in one pass. eta is
+  // left alone where a read of the state derives it.
+  static StepStats run(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
     if constexpr (ALGO == kVsgdFd) {
-      if (P0.variant == kSigned) return run_as<kSigned>(P0, K0, a, i0, i1, T);
+      if (P.variant == kSigned) return run_as<kSigned>(P, K, a, i0, i1, T);
     }
-    return run_as<kPaper>(P0, K0, a, i0, i1, T);
+    return run_as<kPaper>(P, K, a, i0, i1, T);
   }
   // vSGD-fd's variant a constant of the pass, so that its choices fold away as the algorithm's do
   // (the other algorithms ignore it)
   template <int VAR>
-  static StepStats run_as(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
-    Params P = P0;
-    P.variant = VAR;
-    const StepK K = K0;
-    if (stores_eta(P) || T.eta_in_pass) return pass(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, a.probe_out});
-    return pass(P, K, a, i0, i1, T, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});
+  static StepStats run_as(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
+    if (stores_eta(P) || T.eta_in_pass) return pass<VAR>(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, a.probe_out});
+    return pass<VAR>(P, K, a, i0, i1, T, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});
   }
   // Phase (a) alone: the same pass, with the sums stored in `out` where the update would begin.
-  static void sums(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T,
+  static void sums(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const Tuning& T,
                    const WireBuf& out) {
-    const Params P = P0;
-    const StepK K = K0;
-    pass(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, nullptr}, &out);
+    pass<-1>(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, nullptr}, &out);
   }
 
-  template <class At>
-  static StepStats pass(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const Tuning& T,
-                        const At& at, const WireBuf* out = nullptr) {
+  // VAR >= 0: the variant, as a constant
+  template <int VAR, class At>
+  static StepStats pass(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const Tuning& T,
+                        const At& at0, const WireBuf* out = nullptr) {
+    // copies in the pass's own frame: the stores through float pointers below could alias
+    // memory behind a reference, which would make the compiler reload every option and pointer
+    // after every store
+    Params P = P0;
+    if (VAR >= 0) P.variant = VAR;
+    const StepK K = K0;
+    const At at = at0;
     const DenseRows r{a.grads, K.curv ? a.extra : nullptr, P.reweight ? a.weights : nullptr, a.d};
     const int n = a.n;
     Tally t;
+    // one coordinate at a time up to θ's next 64-byte line: from there on, every array that lies
+    // as θ does within a line (the optimizer allocates its own so) is read a whole line per load
+    // instead of two halves of two lines (docs/performance.md)
+    for (const size_t lead = std::min(i1, i0 + to_line(at.theta + i0)); i0 < lead; ++i0)
+      t.add(one<float>(P, K, r, at, i0, 0, n, nullptr, 0, out));
     if (n == 1 && T.fused_rows >= 1 && T.pair_rows > 1) {  // the same pass, with a row loop the compiler sees through
       size_t i = i0;
       for (; i + kLanes <= i1; i += kLanes) t.add(group<vf>(P, K, r, at, i, 0, 1, nullptr, 0, out));
@@ -164,14 +173,15 @@ struct Dense {
 // the processes reduced (wire.h).
 template <int ALGO, int SP>
 struct Phases {
-  static StepStats finish(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, const WireBuf& in) {
-    const Params P = P0;  // copies, as Dense::run takes them
-    const StepK K = K0;
+  static StepStats finish(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const WireBuf& in) {
     if (stores_eta(P)) return each(P, K, in, i0, i1, Place{a.theta, a.state, a.d, a.probe_out});
     return each(P, K, in, i0, i1, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});
   }
   template <class At>
-  static StepStats each(const Params& P, const StepK& K, const WireBuf& in, size_t i0, size_t i1, const At& at) {
+  static StepStats each(const Params& P0, const StepK& K0, const WireBuf& in, size_t i0, size_t i1, const At& at0) {
+    const Params P = P0;  // copies in the loop's frame, as in Dense::pass
+    const StepK K = K0;
+    const At at = at0;
     Tally t;
     size_t i = i0;
     for (; i + kLanes <= i1; i += kLanes) t.add(vsgd::finish<ALGO, SP, vf>(P, K, in.load<vf>(i), at, i));
@@ -191,7 +201,7 @@ struct Phases {
 template <int ALGO, int SP>
 struct Probe {
   static void run(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, float* out) {
-    const Params P = P0;  // copied, as in Dense::run
+    const Params P = P0;  // copied, as in Dense::pass
     const StepK K = K0;
     const DenseRows r{a.grads, nullptr, nullptr, a.d};
     size_t i = i0;
@@ -213,7 +223,7 @@ struct Probe {
 template <int ALGO, int SP>
 struct Patch {
   static void run(const Params& P0, const StepK& K0, const StepArgs& a, size_t i0, size_t i1, float* out) {
-    const Params P = P0;  // copied, as in Dense::run
+    const Params P = P0;  // copied, as in Dense::pass
     const StepK K = K0;
     constexpr Layout L = layout(ALGO, SP);
     const float* tau = a.state + (size_t)L.tau * a.d;
@@ -271,13 +281,15 @@ struct NamedStep {
   template <class B>
   static StepStats run(const Params& P0, const StepK& K0, const B& sums, const int32_t* coords, size_t U,
                        const Place& at) {
-    const Params P = P0;  // copied, as in Dense::run
-    const StepK K = K0;
-    if (stores_eta(P)) return pass(P, K, sums, U, Named<>{at, coords});
-    return pass(P, K, sums, U, Named<layout(ALGO, SP).eta>{at, coords});
+    if (stores_eta(P0)) return pass(P0, K0, sums, U, Named<>{at, coords});
+    return pass(P0, K0, sums, U, Named<layout(ALGO, SP).eta>{at, coords});
   }
   template <class Nm, class B>
-  static StepStats pass(const Params& P, const StepK& K, const B& sums, size_t U, const Nm& nm) {
+  static StepStats pass(const Params& P0, const StepK& K0, const B& sums0, size_t U, const Nm& nm0) {
+    const Params P = P0;  // copies in the loop's frame, as in Dense::pass
+    const StepK K = K0;
+    const B sums = sums0;
+    const Nm nm = nm0;
     const Place& at = nm.at;
     const bool far = at.d * sizeof(float) > kFar;
     Tally t;

@@ -266,6 +266,22 @@ template <class F> VSGD_HD void commit(mask_t<F> keep, CoordT<F>& s, const Coord
   theta = keep ? th : theta;
 }
 
+// The new values t, th replace the state where `go` says and all of them are finite (overflow:
+// the old values stay); returns where they did. Where every lane goes and the sum of its new
+// values is finite, so is each of them (a sum with an infinite or NaN term is not): the common
+// case then takes neither the test per value nor the selects, with the same result.
+template <class F> VSGD_HD mask_t<F> commit_finite(mask_t<F> go, CoordT<F>& s, const CoordT<F>& t, F& theta, F th) {
+  using M = mask_t<F>;
+  const F sum = ((t.g + t.v) + (t.h + t.vh)) + ((t.tau + t.eta) + (t.p + th));
+  if (!any_lane(vnot<M>(go & visfinite(sum)))) {
+    s = t, theta = th;
+    return go;
+  }
+  const M keep = go & all_finite(t, th);
+  commit(keep, s, t, theta, th);
+  return keep;
+}
+
 // The effective number of rows of a step: n (dense rows), m (the coordinate's active rows under
 // 'instance'), clamp(n·p, 1, n) ('global'), or n_eff with reweighting.
 template <int SP, class F> VSGD_HD F eff_rows(const Params& P, float n, F m, F p) {
@@ -365,8 +381,7 @@ VSGD_HD Outcome<mask_t<F>> apply_vsgd(const Params& P, CoordT<F>& s, F& theta, c
   }
   const F th = boot ? theta : rth;
 
-  const M keep = go & all_finite(t, th);  // overflow: keep the old values
-  commit(keep, s, t, theta, th);
+  const M keep = commit_finite(go, s, t, theta, th);
   Outcome<M> o;
   o.touched = keep;
   o.skipped = skip | (go & vnot<M>(keep));
@@ -397,8 +412,7 @@ VSGD_HD Outcome<mask_t<F>> apply_baseline(const Params& P, CoordT<F>& s, F& thet
     th = theta - P.adam_step * t.g / (vsqrt(t.v) * P.adam_isb2 + P.eps);
   }
   const M any = a.m > 0.0f;
-  const M keep = any & vnot<M>(a.bad) & all_finite(t, th);
-  commit(keep, s, t, theta, th);
+  const M keep = commit_finite(any & vnot<M>(a.bad), s, t, theta, th);
   Outcome<M> o;
   o.touched = keep;
   o.skipped = any & vnot<M>(keep);

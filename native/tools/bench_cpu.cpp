@@ -10,15 +10,19 @@
 //   --pairs    the fused pass one lane group at a time against two (each row's cache line read
 //              whole before the next row's), at every n given
 //   --isas     every instruction-set build this processor runs (cpu_isa.h), at every n given
+//   --offset K theta on a 64-byte boundary and every other array (the triad's too) K floats past
+//              one, instead of where the allocator puts them: 0 lines them all up, as the
+//              optimizer allocates its own arrays; 4 leaves the others 16 bytes off theta's lines
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
 // that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
 // same arrays, call by call; every timing is the median of --reps calls after one untimed call,
 // and ratios are bandwidth over the triad's, measured before them.
 //
 // Usage: vsgd_bench_cpu [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd]
-//                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta] [--pairs] [--isas]
+//                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K]
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,13 +52,17 @@ template <class F> double median_ms(F fn, int reps) {
   return g_min ? t[0] : t[t.size() / 2];
 }
 
-// one allocation per array, as Float32Arrays are
+// one allocation per array, as Float32Arrays are; g_offset >= 0: each array starts that many
+// floats past a 64-byte boundary, theta (line_up) on one (-1: where the allocator puts them)
+int g_offset = -1;
 struct Arrays {
   std::vector<std::unique_ptr<float[]>> keep;
-  float* make(size_t n, float fill) {
-    keep.emplace_back(new float[n]);
-    std::fill(keep.back().get(), keep.back().get() + n, fill);
-    return keep.back().get();
+  float* make(size_t n, float fill, bool line_up = false) {
+    keep.emplace_back(new float[n + (g_offset >= 0 ? 32 : 0)]);
+    float* p = keep.back().get();
+    if (g_offset >= 0) p += ((64 - (uintptr_t)p % 64) % 64) / sizeof(float) + (line_up ? 0 : g_offset);
+    std::fill(p, p + n, fill);
+    return p;
   }
 };
 
@@ -82,7 +90,7 @@ std::vector<double> step_ms(const Run& R, const std::vector<std::unique_ptr<vsgd
   P.bootstrap = 1, P.slow_start = 2, P.eps = R.algo == vsgd::kAdam ? 1e-8f : 1e-5f, P.outlier_sigmas = 2;
   P.lr0 = 1e-3f, P.beta1 = 0.9f, P.beta2 = 0.999f;
   const size_t count = (size_t)vsgd::layout(P.algo, P.sparsity).count;
-  float* theta = A.make(R.d, 0.5f);
+  float* theta = A.make(R.d, 0.5f, true);
   float* state = A.make(std::max<size_t>(count, 1) * R.d, 0.0f);
   float* grads = A.make((size_t)n * R.d, 0.0f);
   const bool fd = R.algo == vsgd::kVsgdFd;
@@ -151,13 +159,14 @@ int main(int argc, char** argv) {
     else if (a == "--eta") eta = true;
     else if (a == "--pairs") pairs = true;
     else if (a == "--isas") isas = true;
+    else if (a == "--offset") g_offset = std::atoi(next().c_str()) % 16;
     else if (a == "--algo") {
       const std::string v = next();
       R.algo = v == "adam" ? vsgd::kAdam : v == "sgd" ? vsgd::kSgd : vsgd::kVsgdFd;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd] [--n 1,10] [--shape] "
-                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas]\n",
+                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K]\n",
                    argv[0]);
       return 2;
     }
