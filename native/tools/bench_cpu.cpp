@@ -13,6 +13,7 @@
 //   --offset K theta on a 64-byte boundary and every other array (the triad's too) K floats past
 //              one, instead of where the allocator puts them: 0 lines them all up, as the
 //              optimizer allocates its own arrays; 4 leaves the others 16 bytes off theta's lines
+//   --plus K   d = 2^log2 + K: the state's fields and the rows no longer a power of two apart
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
 // that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
 // same arrays, call by call; every timing is the median of --reps calls after one untimed call,
@@ -20,6 +21,7 @@
 //
 // Usage: vsgd_bench_cpu [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd]
 //                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K]
+//                       [--plus K]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -142,7 +144,7 @@ std::vector<int> parse_list(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int log2d = 24, chunk = -1;
+  int log2d = 24, chunk = -1, plus = 0;
   Run R{vsgd::kVsgdFd, 0, 0, 9};
   std::vector<int> ns = {1, 10};
   bool shape = false, cache = false, eta = false, pairs = false, isas = false;
@@ -160,22 +162,23 @@ int main(int argc, char** argv) {
     else if (a == "--pairs") pairs = true;
     else if (a == "--isas") isas = true;
     else if (a == "--offset") g_offset = std::atoi(next().c_str()) % 16;
+    else if (a == "--plus") plus = std::max(0, std::atoi(next().c_str()));
     else if (a == "--algo") {
       const std::string v = next();
       R.algo = v == "adam" ? vsgd::kAdam : v == "sgd" ? vsgd::kSgd : vsgd::kVsgdFd;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd] [--n 1,10] [--shape] "
-                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K]\n",
+                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K] [--plus K]\n",
                    argv[0]);
       return 2;
     }
   }
   if (cache) log2d = std::min(log2d, 13), R.threads = 1, R.reps = std::max(R.reps, 500), g_min = true;
   if (shape && ns.size() <= 2) ns = {1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32};
-  R.d = size_t(1) << log2d;
+  R.d = (size_t(1) << log2d) + plus;
   const double tri = triad_ms(R), tri_gbs = 12.0 * R.d / tri / 1e6;
-  std::printf("vsgd_bench_cpu: d = 2^%d, threads %d (0: all), isa %s, %s of %d\n", log2d, R.threads, vsgd::cpu_isa(),
+  std::printf("vsgd_bench_cpu: d = 2^%d + %d, threads %d (0: all), isa %s, %s of %d\n", log2d, plus, R.threads, vsgd::cpu_isa(),
               g_min ? "fastest" : "median", R.reps);
   std::printf("triad %.3f ms, %.1f GB/s\n", tri, tri_gbs);
   std::printf("%-8s %4s %-10s %10s %9s %8s %9s\n", "algo", "n", "pass", "ms", "GB/s", "x triad", "ns/coord");
