@@ -89,6 +89,8 @@ interface Addon {
   hugePages(array: Float32Array, collapse: boolean): number;
   /** the index in [0, 16) at which array lies where `like` does within a 64-byte line */
   alignLike(array: Float32Array, like: Float32Array): number;
+  /** the floats between two of the state's fields for d coordinates (the first d of each used) */
+  stateStride(d: number): number;
   checkpointEncode(algo: number, d: number, steps: number, options: Record<string, unknown>, state: Float32Array): Uint8Array;
   /** throws "Invalid checkpoint: <why>" */
   checkpointDecode(bytes: Uint8Array): CheckpointFields;

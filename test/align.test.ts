@@ -1,7 +1,7 @@
 // Where theta starts within a 64-byte line: the optimizer lays its own arrays out as theta lies
 // (the dense pass then reads them a whole line per load), and the numbers do not depend on it.
-// The state's fields follow one another d floats apart, so all of them lie as theta does when d
-// is a multiple of 16; the probe point and the row buffers are arrays of their own.
+// The state's fields lie addon.stateStride(d) floats apart: whole lines, and never a multiple of
+// 4 KiB, so that they do not all fall into the same cache sets.
 import test from 'ava';
 import { Adam, type Optimizer, VSGDfd } from '../lib/index.ts';
 import { addon } from '../lib/native.ts';
@@ -50,7 +50,7 @@ test('the state, the probe point and the row buffers lie as theta does within a 
       const opt = make(theta);
       t.is(addon.alignLike(thetaAt(0), theta), k, 'the test puts theta where it says');
       for (const [field, view] of Object.entries(opt.state as Record<string, Float32Array>)) {
-        if (size % 16 === 0) t.is(addon.alignLike(view, theta), 0, `${name}: state.${field} with theta shifted by ${k} floats`);
+        t.is(addon.alignLike(view, theta), 0, `${name}: state.${field} with theta shifted by ${k} floats, d = ${size}`);
       }
       const q = quadratic(SEED, size);
       for (let s = 0; s < 4; s++) {
@@ -82,6 +82,19 @@ test('the same bits wherever theta starts within a line', (t) => {
       return out;
     });
     for (let k = 1; k < 16; k++) t.deepEqual(runs[k], runs[0], `${name}: theta shifted by ${k} floats against 0, seed ${SEED}`);
+  }
+});
+
+test('the state\'s fields lie whole lines apart, and not a multiple of 4 KiB', (t) => {
+  t.deepEqual([1, 16, 203, 1000, 1024, 4096, 1 << 24].map((n) => addon.stateStride(n)), [16, 16, 208, 1008, 1040, 4112, (1 << 24) + 16]);
+  for (const size of [203, 1024, 1 << 16]) {
+    const opt = new VSGDfd(new Float32Array(size), { minibatch: 1 });
+    const starts = Object.values(opt.state as Record<string, Float32Array>).map((v) => v.byteOffset).sort((a, b) => a - b);
+    for (let k = 1; k < starts.length; k++) {
+      const gap = starts[k] - starts[k - 1];
+      t.true(gap % 64 === 0 && gap % 4096 !== 0 && gap >= 4 * size, `d = ${size}: fields ${gap} bytes apart`);
+    }
+    opt.dispose();
   }
 });
 

@@ -43,7 +43,10 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
   protected readonly dist: Distributed | null;
   readonly #def: AlgoDef;
   #engine: NativeEngine | null;
+  /** the state: its fields `#ld` floats apart (addon.stateStride), the first d of each used */
   readonly #state: Float32Array;
+  readonly #ld: number;
+  readonly #fields: number;
   readonly #views: Record<string, Float32Array>;
   #busy: string | null = null;
   #steps = 0;
@@ -63,7 +66,9 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     const algo = ALGORITHMS.indexOf(def.name);
     const sparsity = SPARSITIES.indexOf((o.sparsity as Sparsity | undefined) ?? 'none');
     const layout = addon.layout(algo, sparsity);
-    this.#state = alignedLike(layout.count * this.d, t);
+    this.#ld = addon.stateStride(this.d);
+    this.#fields = layout.count;
+    this.#state = alignedLike(layout.count * this.#ld, t);
     if (o.hugePages) {
       hugePages(this.#state, false);
       hugePages(this.theta, true);  // the caller's θ usually holds data already
@@ -71,7 +76,7 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
     this.#views = {};
     for (const [name, field] of Object.entries(def.fields)) {
       const slot = layout[field];
-      if (slot >= 0) this.#views[name] = this.#state.subarray(slot * this.d, (slot + 1) * this.d);
+      if (slot >= 0) this.#views[name] = this.#state.subarray(slot * this.#ld, slot * this.#ld + this.d);
     }
     this.schedule = new Schedule(def.kind, (o.curvatureEvery as number | undefined) ?? 1, sparsity === 0, this.d);
     this.dist = distributed(def.name, this.d, o);
@@ -191,7 +196,15 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
   save(): Uint8Array {
     this.#guard('save').readState();
     const algo = ALGORITHMS.indexOf(this.#def.name);
-    return encode({ algo, d: this.d, steps: this.#steps, options: { ...this.options }, state: this.#state });
+    return encode({ algo, d: this.d, steps: this.#steps, options: { ...this.options }, state: this.#packed() });
+  }
+
+  /** The state's fields one after the other, d floats each, as a checkpoint holds them. */
+  #packed(): Float32Array {
+    if (this.#ld === this.d) return this.#state;
+    const out = new Float32Array(this.#fields * this.d);
+    for (let k = 0; k < this.#fields; k++) out.set(this.#state.subarray(k * this.#ld, k * this.#ld + this.d), k * this.d);
+    return out;
   }
 
   /** Frees the native engine; any later call throws. */
@@ -236,11 +249,11 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
       if (key !== 'device' && key !== 'threads' && key !== 'comm') throw new TypeError(`Unknown load override ${JSON.stringify(key)}; known: device, threads, comm`);
     }
     const opt = make(t, { ...c.options, ...overrides });
-    if (opt.#state.length !== c.state.length) {
+    if (opt.#fields * opt.d !== c.state.length) {
       opt.dispose();
-      throw new Error(`Invalid checkpoint: ${c.state.length} state floats where ${def.name} keeps ${opt.#state.length}`);
+      throw new Error(`Invalid checkpoint: ${c.state.length} state floats where ${def.name} keeps ${opt.#fields * opt.d}`);
     }
-    opt.#state.set(c.state);
+    for (let k = 0; k < opt.#fields; k++) opt.#state.set(c.state.subarray(k * opt.d, (k + 1) * opt.d), k * opt.#ld);
     opt.#steps = c.steps;
     opt.#engine?.invalidate();
     const tau = opt.#views.tau;

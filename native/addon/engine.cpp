@@ -50,7 +50,8 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   threads_ = int_field(cfg, "threads", 0, 1 << 16);
   d_ = f32(info[1], "theta").ElementLength();
   auto theta = f32(info[1], "theta", d_);
-  auto state = f32(info[2], "state", (size_t)vsgd::layout(P_.algo, P_.sparsity).count * d_);
+  ld_ = vsgd::state_stride(d_);
+  auto state = f32(info[2], "state", (size_t)vsgd::layout(P_.algo, P_.sparsity).count * ld_);
   const std::string device = cfg.Get("device").ToString();
   if (device == "mirror") {
     backend_ = vsgd::make_mirror_backend(threads_);
@@ -78,6 +79,7 @@ vsgd::StepArgs Engine::args(Napi::Env env) {
   a.theta = theta.Data();
   a.state = state_.Value().Data();
   a.d = d_;
+  a.ld = ld_;
   return a;
 }
 
@@ -149,7 +151,7 @@ Napi::Value Engine::ReadState(const Napi::CallbackInfo& info) {
 
 void Engine::read_state(float* state) {
   backend_->read_state(state, state_.Value().ElementLength());
-  if (eta_stale_) vsgd::derive_eta(P_, last_rows_, state, d_, threads_);
+  if (eta_stale_) vsgd::derive_eta(P_, last_rows_, state, d_, ld_, threads_);
   eta_stale_ = false;
 }
 

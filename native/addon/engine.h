@@ -98,6 +98,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   vsgd::Params P_{};
   size_t d_ = 0;
+  size_t ld_ = 0;  // the state's field stride: vsgd::state_stride(d_)
   int threads_ = 0;
   bool busy_ = false;
   int last_rows_ = 0;       // rows of the last update

@@ -106,6 +106,13 @@ Napi::Value AlignLike(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)(bytes / sizeof(float)));
 }
 
+// stateStride(d): the floats between two of the state's fields (vsgd::state_stride)
+Napi::Value StateStride(const Napi::CallbackInfo& info) {
+  const double d = number(info[0], "d");
+  if (!(d >= 0 && d <= 9007199254740991.0 && d == (double)(size_t)d)) throw Napi::RangeError::New(info.Env(), "stateStride: expected a count for d");
+  return Napi::Number::New(info.Env(), (double)vsgd::state_stride((size_t)d));
+}
+
 // reweight(rows, n) -> { weights: Float64Array(n), direction: Float64Array(d), nEff }: eq. 5
 Napi::Value Reweight(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -135,6 +142,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scatterProbe", Napi::Function::New(env, ScatterProbe));
   exports.Set("hugePages", Napi::Function::New(env, HugePages));
   exports.Set("alignLike", Napi::Function::New(env, AlignLike));
+  exports.Set("stateStride", Napi::Function::New(env, StateStride));
   exports.Set("reweight", Napi::Function::New(env, Reweight));
   RegisterCheckpoint(env, exports);
   return exports;

@@ -106,7 +106,7 @@ Engine::ApplyCall Engine::apply_call(const Napi::CallbackInfo& info) {
 }
 
 vsgd::StepStats Engine::apply(const ApplyCall& c) {
-  if (c.at) return sparse_.finish(c.P, c.a.theta, c.a.state, d_, c.rows, c.curv, c.at, c.count, c.w, c.a.probe_out);
+  if (c.at) return sparse_.finish(c.P, c.a.theta, c.a.state, d_, ld_, c.rows, c.curv, c.at, c.count, c.w, c.a.probe_out);
   return backend_->apply_sums(c.P, c.a, c.rows, c.curv, c.w);
 }
 
@@ -127,7 +127,7 @@ Napi::Value Engine::ProbeSums(const Napi::CallbackInfo& info) {
   vsgd::WireBuf w = wire(env, info[1], n, false, true, rows, &floats);
   parts(info, 4, info[1], floats, &w);
   float* out = f32(info[3], "out", d_).Data();
-  if (at) sparse_.probe_sums(P_, a.theta, a.state, d_, rows, at, n, w, out);
+  if (at) sparse_.probe_sums(P_, a.theta, a.state, d_, ld_, rows, at, n, w, out);
   else backend_->probe_sums(P_, a, rows, w, out);
   return env.Undefined();
 }

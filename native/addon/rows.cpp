@@ -37,7 +37,7 @@ Napi::Value Engine::UpdateSparse(const Napi::CallbackInfo& info) {
   Params P = P_;
   vsgd::set_time(P, number(info[4], "t"));
   float* probe_out = given(info[5]) ? f32(info[5], "probeOut", d_).Data() : nullptr;
-  const vsgd::StepStats s = sparse_.step(P, a.theta, a.state, d_, r, probe_out, threads_);
+  const vsgd::StepStats s = sparse_.step(P, a.theta, a.state, d_, ld_, r, probe_out, threads_);
   updated(r.n);
   return stats(env, s);
 }
@@ -49,7 +49,7 @@ Napi::Value Engine::ProbeSparse(const Napi::CallbackInfo& info) {
   vsgd::StepArgs a = args(env);
   assert_cpu(env, "sparse rows");
   const vsgd::Csr r = csr(env, info, false);
-  sparse_.probe(P_, a.theta, a.state, d_, r, f32(info[3], "out", d_).Data());
+  sparse_.probe(P_, a.theta, a.state, d_, ld_, r, f32(info[3], "out", d_).Data());
   return env.Undefined();
 }
 
@@ -87,7 +87,7 @@ Napi::Value Engine::AccumulateProbe(const Napi::CallbackInfo& info) {
   vsgd::StepArgs a = args(env);
   assert_cpu(env, "the accumulate form");
   if (!acc_.open()) acc_.begin(d_);
-  acc_.probe(P_, a.theta, a.state, d_, f32(info[0], "out", d_).Data(), threads_);
+  acc_.probe(P_, a.theta, a.state, d_, ld_, f32(info[0], "out", d_).Data(), threads_);
   return env.Undefined();
 }
 
@@ -101,7 +101,7 @@ Napi::Value Engine::Finish(const Napi::CallbackInfo& info) {
   vsgd::set_time(P, number(info[0], "t"));
   float* probe_out = given(info[1]) ? f32(info[1], "probeOut", d_).Data() : nullptr;
   const int rows = acc_.rows();
-  const vsgd::StepStats s = acc_.finish(P, a.theta, a.state, d_, probe_out, threads_);
+  const vsgd::StepStats s = acc_.finish(P, a.theta, a.state, d_, ld_, probe_out, threads_);
   updated(rows);
   return stats(env, s);
 }

@@ -62,15 +62,15 @@ template <int ALGO, int SP> struct Accumulator::Probe {
   }
 };
 
-void Accumulator::probe(const Params& P, float* theta, float* state, size_t d, float* out, int threads) {
+void Accumulator::probe(const Params& P, float* theta, float* state, size_t d, size_t ld, float* out, int threads) {
   if (uses_sparsity(P.algo))
-    dispatch<Probe>(P.algo, P.sparsity, buf(), P, step_k(rows_, false), Place{theta, state, d, nullptr}, out, threads);
+    dispatch<Probe>(P.algo, P.sparsity, buf(), P, step_k(rows_, false), Place{theta, state, d, ld, nullptr}, out, threads);
 }
 
 template <int ALGO, int SP> struct Accumulator::Finish {
   static StepStats run(const SumsBuf& buf, const Params& P, const StepK& K, const Place& at, int threads) {
     if (stores_eta(P)) return pass(buf, P, K, at, threads);
-    return pass(buf, P, K, PlaceT<layout(ALGO, SP).eta>{at.theta, at.state, at.d, at.probe_out}, threads);
+    return pass(buf, P, K, PlaceT<layout(ALGO, SP).eta>{at.theta, at.state, at.d, at.ld, at.probe_out}, threads);
   }
   template <class At> static StepStats pass(const SumsBuf& buf, const Params& P, const StepK& K, const At& at, int threads) {
     StepStats s;
@@ -81,9 +81,9 @@ template <int ALGO, int SP> struct Accumulator::Finish {
   }
 };
 
-StepStats Accumulator::finish(const Params& P, float* theta, float* state, size_t d, float* probe_out, int threads) {
+StepStats Accumulator::finish(const Params& P, float* theta, float* state, size_t d, size_t ld, float* probe_out, int threads) {
   const StepK K = step_k(rows_, uses_sparsity(P.algo) && curv_rows_ > 0);
-  const Place at{theta, state, d, probe_out};
+  const Place at{theta, state, d, ld, probe_out};
   const StepStats s = dispatch<Finish>(P.algo, P.sparsity, buf(), P, K, at, threads);
   open_ = false;
   return s;

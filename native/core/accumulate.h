@@ -23,9 +23,9 @@ class Accumulator {
   // in the order the gradient rows came.
   void add_curvature(const Params& P, const float* grads, const float* extra, int k, size_t d, int threads);
   // θ+δ from the sums so far (the bootstrap offset uses every row added).
-  void probe(const Params& P, float* theta, float* state, size_t d, float* out, int threads);
+  void probe(const Params& P, float* theta, float* state, size_t d, size_t ld, float* out, int threads);
   // The update, as the batch pass would make it from the same rows; closes the step.
-  StepStats finish(const Params& P, float* theta, float* state, size_t d, float* probe_out, int threads);
+  StepStats finish(const Params& P, float* theta, float* state, size_t d, size_t ld, float* probe_out, int threads);
 
  private:
   template <int ALGO, int SP> struct Add;

@@ -31,7 +31,16 @@ struct StepStats {
 #pragma omp declare reduction(+ : StepStats : omp_out += omp_in)
 #endif
 
-// One step's inputs. theta and state are the caller's host buffers (d and count*d floats);
+// The state's field stride, in floats, for d coordinates as the library allocates the state
+// (count fields of `ld` floats, the first d of each used): d rounded up to whole 64-byte lines, and
+// a line more where that is a multiple of 4 KiB, so that the fields neither straddle lines nor
+// all fall into the same cache sets (docs/performance.md, "Whole lines").
+inline size_t state_stride(size_t d) {
+  const size_t ld = (d + 15) / 16 * 16;
+  return ld % 1024 == 0 && ld > 0 ? ld + 16 : ld;
+}
+
+// One step's inputs. theta and state are the caller's host buffers (d and count*ld floats);
 // grads and extra are n rows of d floats (extra may be null: no curvature this step).
 struct StepArgs {
   float* theta;
@@ -45,7 +54,10 @@ struct StepArgs {
   float* probe_out = nullptr;
   // with Params::reweight: the n row weights of eq. 5 (see reweight() in vsgd_math.h)
   const float* weights = nullptr;
+  // the state's field stride in floats (0: d, the fields packed)
+  size_t ld = 0;
 };
+inline size_t stride(const StepArgs& a) { return a.ld ? a.ld : a.d; }
 
 class Backend {
  public:
@@ -127,7 +139,7 @@ const char* cpu_isa(int max_isa = kIsaBest);
 // What a read of the state gets that the passes do not write: eta, where stores_eta(P) is false,
 // from the other fields of the host state and n, the row count of the last update (traverse.h).
 // Call it on the host state after a step (after read_state() on a device-resident backend).
-void derive_eta(const Params& P, int n, float* state, size_t d, int threads);
+void derive_eta(const Params& P, int n, float* state, size_t d, size_t ld, int threads);
 
 // Eq. 5 for n rows of d floats: fills w (n weights) from the rows' Gram matrix (kept in `gram`
 // for reuse) and returns n_eff; the CPU backend's reweighting and the addon's reweight() share it.

@@ -224,7 +224,7 @@ const char* cpu_isa(int max_isa) {
 
 Kernels cpu_kernels(int algo, int sparsity) { return pick_kernels(algo, sparsity, kIsaBest); }
 
-void derive_eta(const Params& P, int n, float* state, size_t d, int threads) {
+void derive_eta(const Params& P, int n, float* state, size_t d, size_t ld, int threads) {
   const auto fn = pick_kernels(P.algo, P.sparsity, kIsaBest).eta;
   if (!fn || stores_eta(P) || !state) return;
   constexpr size_t kRange = size_t(1) << 16;
@@ -235,7 +235,7 @@ void derive_eta(const Params& P, int n, float* state, size_t d, int threads) {
 #endif
   t = (int)std::max<int64_t>(1, std::min<int64_t>(t, ranges));
 #pragma omp parallel for schedule(static) num_threads(t) if (t > 1)
-  for (int64_t k = 0; k < ranges; ++k) fn(P, (float)n, state, d, (size_t)k * kRange, std::min(d, (size_t)(k + 1) * kRange));
+  for (int64_t k = 0; k < ranges; ++k) fn(P, (float)n, state, ld, (size_t)k * kRange, std::min(d, (size_t)(k + 1) * kRange));
 }
 
 }  // namespace vsgd

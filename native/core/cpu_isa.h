@@ -11,7 +11,7 @@ constexpr size_t kBlock = 512;  // coordinates per block of many rows: its sums 
 // Where the dense pass stops keeping every row's sums in registers (cpu_kernels.h): measured,
 // see docs/performance.md; the CPU backend's options may override them (native/tools/bench_cpu).
 struct Tuning {
-  int fused_rows = 16;       // up to this many rows: one pass, sums in registers
+  int fused_rows = 8;        // up to this many rows: one pass, sums in registers
   int chunk_rows = 8;        // beyond: rows in chunks of this many, sums buffered per block between chunks
   bool eta_in_pass = false;  // measurement only: load and store eta even where a read derives it
   int pair_rows = 2;         // from this many rows (fused shape): two lane groups, each row's line whole
@@ -46,7 +46,7 @@ struct Kernels {
   ProbeRangeFn patch;  // probe at the bootstrapping coordinates only (Backend::patch_probe)
   NamedStepFn named_step;    // sparse rows (null for the baselines, which take none)
   NamedProbeFn named_probe;
-  void (*eta)(const Params&, float n, float* state, size_t d, size_t i0, size_t i1);  // derive_eta()
+  void (*eta)(const Params&, float n, float* state, size_t ld, size_t i0, size_t i1);  // derive_eta()
   SumsRangeFn sums;
   WireRangeFn wire_step;
   WireProbeRangeFn wire_probe;        // null for algorithms without a probe point

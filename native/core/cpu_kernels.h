@@ -68,13 +68,13 @@ struct Dense {
   // (the other algorithms ignore it)
   template <int VAR>
   static StepStats run_as(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const Tuning& T) {
-    if (stores_eta(P) || T.eta_in_pass) return pass<VAR>(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, a.probe_out});
-    return pass<VAR>(P, K, a, i0, i1, T, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});
+    if (stores_eta(P) || T.eta_in_pass) return pass<VAR>(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, stride(a), a.probe_out});
+    return pass<VAR>(P, K, a, i0, i1, T, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, stride(a), a.probe_out});
   }
   // Phase (a) alone: the same pass, with the sums stored in `out` where the update would begin.
   static void sums(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const Tuning& T,
                    const WireBuf& out) {
-    pass<-1>(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, nullptr}, &out);
+    pass<-1>(P, K, a, i0, i1, T, Place{a.theta, a.state, a.d, stride(a), nullptr}, &out);
   }
 
   // VAR >= 0: the variant, as a constant
@@ -174,8 +174,8 @@ struct Dense {
 template <int ALGO, int SP>
 struct Phases {
   static StepStats finish(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const WireBuf& in) {
-    if (stores_eta(P)) return each(P, K, in, i0, i1, Place{a.theta, a.state, a.d, a.probe_out});
-    return each(P, K, in, i0, i1, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, a.probe_out});
+    if (stores_eta(P)) return each(P, K, in, i0, i1, Place{a.theta, a.state, a.d, stride(a), a.probe_out});
+    return each(P, K, in, i0, i1, PlaceT<layout(ALGO, SP).eta>{a.theta, a.state, a.d, stride(a), a.probe_out});
   }
   template <class At>
   static StepStats each(const Params& P0, const StepK& K0, const WireBuf& in, size_t i0, size_t i1, const At& at0) {
@@ -190,7 +190,7 @@ struct Phases {
   }
   static void probe(const Params& P, const StepK& K, const StepArgs& a, size_t i0, size_t i1, const WireBuf& in,
                     float* out) {
-    const Place at{a.theta, a.state, a.d, nullptr};
+    const Place at{a.theta, a.state, a.d, stride(a), nullptr};
     size_t i = i0;
     for (; i + kLanes <= i1; i += kLanes) lane_store(out + i, probe_point<ALGO, SP, vf>(P, K, in.load<vf>(i), at, i));
     for (; i < i1; ++i) out[i] = probe_point<ALGO, SP, float>(P, K, in.load<float>(i), at, i);
@@ -211,7 +211,7 @@ struct Probe {
   template <class F> static F at(const Params& P, const StepK& K, const DenseRows& r, const StepArgs& a, size_t i) {
     SumsT<F> s = sums_zero<F>();
     if (r.grads) add_rows<ALGO, SP, F>(P, s, r, i, 0, a.n);
-    return probe_point<ALGO, SP, F>(P, K, s, Place{a.theta, a.state, a.d, nullptr}, i);
+    return probe_point<ALGO, SP, F>(P, K, s, Place{a.theta, a.state, a.d, stride(a), nullptr}, i);
   }
 };
 
@@ -226,7 +226,7 @@ struct Patch {
     const Params P = P0;  // copied, as in Dense::pass
     const StepK K = K0;
     constexpr Layout L = layout(ALGO, SP);
-    const float* tau = a.state + (size_t)L.tau * a.d;
+    const float* tau = a.state + (size_t)L.tau * stride(a);
     size_t i = i0;
     for (; i + kLanes <= i1; i += kLanes)
       if (any_lane(lane_load<vf>(tau + i) <= 0.0f)) group<vf>(P, K, a, i, out);
@@ -238,7 +238,7 @@ struct Patch {
     SumsT<F> s = sums_zero<F>();
     if (r.grads) add_rows<ALGO, SP, F>(P, s, r, i, 0, a.n);
     if (!all_active(SP) && !any_lane(s.m > 0.0f)) return;
-    lane_store(out + i, probe_point<ALGO, SP, F>(P, K, s, Place{a.theta, a.state, a.d, nullptr}, i));
+    lane_store(out + i, probe_point<ALGO, SP, F>(P, K, s, Place{a.theta, a.state, a.d, stride(a), nullptr}, i));
   }
 };
 
@@ -249,10 +249,10 @@ template <int NO = -1> struct Named {
   const int32_t* coords;
   template <int SLOT, class F> F get(size_t u) const {
     if constexpr (SLOT < 0 || SLOT == NO) return F{};
-    else return gather<F>(at.state + (size_t)SLOT * at.d, coords + u);
+    else return gather<F>(at.state + (size_t)SLOT * at.ld, coords + u);
   }
   template <int SLOT, class F> void set(size_t u, F v) const {
-    if constexpr (SLOT >= 0 && SLOT != NO) scatter(at.state + (size_t)SLOT * at.d, coords + u, v);
+    if constexpr (SLOT >= 0 && SLOT != NO) scatter(at.state + (size_t)SLOT * at.ld, coords + u, v);
   }
   template <class F> F get_theta(size_t u) const { return gather<F>(at.theta, coords + u); }
   template <class F> void set_theta(size_t u, F v) const { scatter(at.theta, coords + u, v); }
@@ -265,7 +265,7 @@ template <int NO = -1> struct Named {
     constexpr Layout L = layout(ALGO, SP);
     for (size_t e = u; e < std::min(U, u + kLanes); ++e) {
       const size_t i = (size_t)coords[e];
-      for (int slot = 0; slot < L.count; ++slot) __builtin_prefetch(at.state + (size_t)slot * at.d + i, 1);
+      for (int slot = 0; slot < L.count; ++slot) __builtin_prefetch(at.state + (size_t)slot * at.ld + i, 1);
       __builtin_prefetch(at.theta + i, 1);
       if (probe_too) __builtin_prefetch(at.probe_out + i, 1);
     }
@@ -323,7 +323,7 @@ struct NamedProbe {
     const bool far = at.d * sizeof(float) > kFar;
     size_t u = 0;
     for (; u + kLanes <= U; u += kLanes) {
-      if (far) Named<>{Place{at.theta, at.state, at.d, out}, coords}.prefetch<ALGO, SP>(u + kAhead, U, true);
+      if (far) Named<>{Place{at.theta, at.state, at.d, at.ld, out}, coords}.prefetch<ALGO, SP>(u + kAhead, U, true);
       scatter(out, coords + u, probe_point<ALGO, SP, vf>(P, K, sums.template load<vf>(u), nm, u));
     }
     for (; u < U; ++u) out[coords[u]] = probe_point<ALGO, SP, float>(P, K, sums.template load<float>(u), nm, u);
@@ -333,11 +333,11 @@ struct NamedProbe {
 // derive_eta() over [i0, i1) (Backend-independent: the state is the host's).
 template <int ALGO, int SP>
 struct Eta {
-  static void run(const Params& P0, float n, float* state, size_t d, size_t i0, size_t i1) {
+  static void run(const Params& P0, float n, float* state, size_t ld, size_t i0, size_t i1) {
     const Params P = P0;
     size_t i = i0;
-    for (; i + kLanes <= i1; i += kLanes) derive_eta<ALGO, SP, vf>(P, n, state, d, i);
-    for (; i < i1; ++i) derive_eta<ALGO, SP, float>(P, n, state, d, i);
+    for (; i + kLanes <= i1; i += kLanes) derive_eta<ALGO, SP, vf>(P, n, state, ld, i);
+    for (; i < i1; ++i) derive_eta<ALGO, SP, float>(P, n, state, ld, i);
   }
 };
 

@@ -128,7 +128,7 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int slot = 0; slot < Q::kSlots; ++slot) {
       q.f[slot][0] = q.f[slot][1] = q.f[slot][2] = q.f[slot][3] = 0.0f;
-      if (used(slot)) unpack(*reinterpret_cast<const float4*>(at.state + (size_t)slot * at.d + i), q.f[slot]);
+      if (used(slot)) unpack(*reinterpret_cast<const float4*>(at.state + (size_t)slot * at.ld + i), q.f[slot]);
     }
     unpack(*reinterpret_cast<const float4*>(at.theta + i), q.th);
     q.want = at.probe_out != nullptr;
@@ -153,7 +153,7 @@ __global__ void __launch_bounds__(kThreads)
     for (int k = 0; k < 4; ++k) count_flags(flags_of(finish<ALGO, SP, float>(P, K, s[k], q, (size_t)k)), c);
 #pragma unroll
     for (int slot = 0; slot < Q::kSlots; ++slot)
-      if (used(slot)) *reinterpret_cast<float4*>(at.state + (size_t)slot * at.d + i) = pack(q.f[slot]);
+      if (used(slot)) *reinterpret_cast<float4*>(at.state + (size_t)slot * at.ld + i) = pack(q.f[slot]);
     *reinterpret_cast<float4*>(at.theta + i) = pack(q.th);
     if (q.want && needs_offset(ALGO)) __stcs(reinterpret_cast<float4*>(at.probe_out + i), pack(q.probe));
   }
@@ -182,7 +182,7 @@ template <int ALGO, int SP> struct LaunchStep {
     else if (stores_eta(P)) step_kernel<ALGO, SP, -1><<<grid_for(at.d), kThreads, 0, stream>>>(P, K, at, r, n, counters);
     else
       step_kernel<ALGO, SP, eta><<<grid_for(at.d), kThreads, 0, stream>>>(
-          P, K, PlaceT<eta>{at.theta, at.state, at.d, at.probe_out}, r, n, counters);
+          P, K, PlaceT<eta>{at.theta, at.state, at.d, at.ld, at.probe_out}, r, n, counters);
   }
 };
 template <int ALGO, int SP> struct LaunchProbe {
@@ -345,7 +345,7 @@ class Cuda final : public Backend {
     float* dout = dr + rows;
     if (have) h2d(dr, a.grads, rows);
     const DenseRows r{have ? dr : nullptr, nullptr, nullptr, d_};
-    dispatch<LaunchProbe>(P.algo, P.sparsity, P, step_k(have ? a.n : 0, false), Place{d_theta_.p, d_state_.p, d_, nullptr},
+    dispatch<LaunchProbe>(P.algo, P.sparsity, P, step_k(have ? a.n : 0, false), Place{d_theta_.p, d_state_.p, d_, ld_, nullptr},
                           r, have ? a.n : 0, dout, stream_);
     check(cudaGetLastError(), "probe kernel launch");
     d2h(out, dout, d_);
@@ -355,8 +355,8 @@ class Cuda final : public Backend {
   void read_state(float* host_state, size_t floats) override {
     if (!resident_) return;
     use();
-    if (floats != count_ * d_)
-      throw std::invalid_argument("read_state: expected " + std::to_string(count_ * d_) + " floats but got " +
+    if (floats != count_ * ld_)
+      throw std::invalid_argument("read_state: expected " + std::to_string(count_ * ld_) + " floats but got " +
                                   std::to_string(floats));
     d2h(host_state, d_state_.p, floats);
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
@@ -418,20 +418,21 @@ class Cuda final : public Backend {
   // Make the device copy of theta and state current: upload on the first call, after
   // invalidate(), or when the caller hands other host buffers or another size.
   void bind(const StepArgs& a, size_t count) {
-    const bool same = resident_ && a.d == d_ && count == count_ && (!a.theta || a.theta == host_theta_) &&
+    const bool same = resident_ && a.d == d_ && stride(a) == ld_ && count == count_ && (!a.theta || a.theta == host_theta_) &&
                       (!a.state || a.state == host_state_);
     if (same) return;
     resident_ = false;
     if (a.d > 0 && (!a.theta || (count > 0 && !a.state)))
       throw std::invalid_argument("the first step or probe needs the host theta and state to upload");
     d_ = a.d;
+    ld_ = stride(a);
     count_ = count;
     host_theta_ = a.theta;
     host_state_ = a.state;
     d_theta_.reserve(std::max<size_t>(d_, 1));
-    d_state_.reserve(std::max<size_t>(count_ * d_, 1));
+    d_state_.reserve(std::max<size_t>(count_ * ld_, 1));
     h2d(d_theta_.p, a.theta, d_);
-    if (count_ > 0) h2d(d_state_.p, a.state, count_ * d_);
+    if (count_ > 0) h2d(d_state_.p, a.state, count_ * ld_);
     check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
     resident_ = true;
   }
@@ -480,7 +481,7 @@ class Cuda final : public Backend {
       pout = d_probe_.p;
     }
     check(cudaMemsetAsync(d_counters_, 0, kCounters * sizeof(unsigned long long), stream_), "cudaMemsetAsync");
-    const Place at{d_theta_.p, d_state_.p, d_, pout};
+    const Place at{d_theta_.p, d_state_.p, d_, ld_, pout};
     const DenseRows r{g, curv ? x : nullptr, P.reweight ? weights : nullptr, d_};
     dispatch<LaunchStep>(P.algo, P.sparsity, vectorized(at, r), P, step_k(n, curv), at, r, n, d_counters_, stream_);
     check(cudaGetLastError(), "step kernel launch");
@@ -495,7 +496,7 @@ class Cuda final : public Backend {
   // vsgd_bench_gpu compares the two).
   bool vectorized(const Place& at, const DenseRows& r) const {
     auto aligned = [](const void* p) { return p == nullptr || reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-    return !scalar_only_ && at.d % 4 == 0 && aligned(at.theta) && aligned(at.state) && aligned(at.probe_out) &&
+    return !scalar_only_ && at.d % 4 == 0 && at.ld % 4 == 0 && aligned(at.theta) && aligned(at.state) && aligned(at.probe_out) &&
            aligned(r.grads) && aligned(r.extra);
   }
 
@@ -603,7 +604,7 @@ class Cuda final : public Backend {
   std::vector<float> weights_;  // host copy of the weights: pageable, so the upload is synchronous
   std::vector<std::pair<const char*, size_t>> pinned_;  // host regions page-locked by pin()
   bool resident_ = false;
-  size_t d_ = 0, count_ = 0;
+  size_t d_ = 0, ld_ = 0, count_ = 0;  // ld_: the state's field stride
   const float* host_theta_ = nullptr;
   const float* host_state_ = nullptr;
 };

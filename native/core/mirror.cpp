@@ -56,15 +56,16 @@ class Mirror final : public Backend {
   // The CUDA backend's bind(): upload on the first call, after invalidate(), or for other buffers.
   void bind(const Params& P, const StepArgs& a) {
     const size_t count = (size_t)layout(P.algo, P.sparsity).count;
-    const bool same = resident_ && a.d == theta_.size() && count * a.d == state_.size() &&
+    const size_t ld = stride(a);
+    const bool same = resident_ && a.d == theta_.size() && count * ld == state_.size() &&
                       (!a.theta || a.theta == host_theta_) && (!a.state || a.state == host_state_);
     if (same) return;
     resident_ = false;
     if (a.d > 0 && (!a.theta || (count > 0 && !a.state)))
       throw std::invalid_argument("the first step or probe needs the host theta and state to upload");
     theta_.assign(a.theta, a.theta + a.d);
-    state_.assign(count * a.d, 0.0f);
-    if (count > 0) std::memcpy(state_.data(), a.state, count * a.d * sizeof(float));
+    state_.assign(count * ld, 0.0f);
+    if (count > 0) std::memcpy(state_.data(), a.state, count * ld * sizeof(float));
     host_theta_ = a.theta, host_state_ = a.state;
     resident_ = true;
   }

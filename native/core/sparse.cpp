@@ -93,14 +93,14 @@ void SparseStepper::grow(size_t U) {
 
 SumsBuf SparseStepper::sums() { return SumsBuf{m_.data(), s1_.data(), s2_.data(), c1_.data(), c2_.data(), nullptr}; }
 
-StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* probe_out,
+StepStats SparseStepper::step(const Params& P, float* theta, float* state, size_t d, size_t ld, const Csr& r, float* probe_out,
                               int threads) {
   const bool curv = r.shifted != nullptr && uses_sparsity(P.algo);
   const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, curv, (const float*)nullptr);
   const NamedStepFn fn = cpu_kernels(P.algo, P.sparsity).named_step;
   if (!fn || U == 0) return StepStats{};
   const StepK K = step_k(r.n, curv);
-  const Place at{theta, state, d, probe_out};
+  const Place at{theta, state, d, ld, probe_out};
   const SumsBuf buf = sums();
   // large updates on the team, in slices of whole lane groups
   int t = 1;
@@ -131,25 +131,25 @@ void SparseStepper::sums(const Params& P, size_t d, const Csr& r, const int32_t*
   }
 }
 
-StepStats SparseStepper::finish(const Params& P, float* theta, float* state, size_t d, int rows, bool curv,
+StepStats SparseStepper::finish(const Params& P, float* theta, float* state, size_t d, size_t ld, int rows, bool curv,
                                 const int32_t* at, size_t count, const WireBuf& in, float* probe_out) {
   const WireNamedStepFn fn = cpu_kernels(P.algo, P.sparsity).wire_named_step;
   if (!fn || count == 0) return StepStats{};
-  return fn(P, step_k(rows, curv && uses_sparsity(P.algo)), in, at, count, Place{theta, state, d, probe_out});
+  return fn(P, step_k(rows, curv && uses_sparsity(P.algo)), in, at, count, Place{theta, state, d, ld, probe_out});
 }
 
-void SparseStepper::probe_sums(const Params& P, float* theta, float* state, size_t d, int rows, const int32_t* at,
+void SparseStepper::probe_sums(const Params& P, float* theta, float* state, size_t d, size_t ld, int rows, const int32_t* at,
                                size_t count, const WireBuf& in, float* out) {
   const WireNamedProbeFn fn = cpu_kernels(P.algo, P.sparsity).wire_named_probe;
-  if (fn && count > 0) fn(P, step_k(rows, false), in, at, count, Place{theta, state, d, nullptr}, out);
+  if (fn && count > 0) fn(P, step_k(rows, false), in, at, count, Place{theta, state, d, ld, nullptr}, out);
 }
 
-void SparseStepper::probe(const Params& P, float* theta, float* state, size_t d, const Csr& r, float* out) {
+void SparseStepper::probe(const Params& P, float* theta, float* state, size_t d, size_t ld, const Csr& r, float* out) {
   const Layout L = layout(P.algo, P.sparsity);
-  const float* tau = L.tau >= 0 ? state + (size_t)L.tau * d : nullptr;
+  const float* tau = L.tau >= 0 ? state + (size_t)L.tau * ld : nullptr;
   const size_t U = dispatch<Gather>(P.algo, P.sparsity, P, *this, d, r, false, tau);
   const NamedProbeFn fn = cpu_kernels(P.algo, P.sparsity).named_probe;
-  if (fn && U > 0) fn(P, step_k(r.n, false), sums(), coords_.data(), U, Place{theta, state, d, nullptr}, out);
+  if (fn && U > 0) fn(P, step_k(r.n, false), sums(), coords_.data(), U, Place{theta, state, d, ld, nullptr}, out);
 }
 
 }  // namespace vsgd

@@ -33,11 +33,11 @@ class SparseStepper {
   // not null, θ+δ is rewritten there for every coordinate the rows name, so a probe point that
   // was current before stays current. stats.bootstrapping counts the coordinates that finished
   // their bootstrap in this update.
-  StepStats step(const Params& P, float* theta, float* state, size_t d, const Csr& rows, float* probe_out, int threads);
+  StepStats step(const Params& P, float* theta, float* state, size_t d, size_t ld, const Csr& rows, float* probe_out, int threads);
   // out[i] = θ_i + δ_i for the coordinates the rows name that still bootstrap (δ with this step's
   // rows). Past bootstrap δ depends on the state alone, and the update that last changed it wrote
   // the point: out must hold it there (the point step() writes, or a full probe pass).
-  void probe(const Params& P, float* theta, float* state, size_t d, const Csr& rows, float* out);
+  void probe(const Params& P, float* theta, float* state, size_t d, size_t ld, const Csr& rows, float* out);
 
   // The phases of a data-parallel step (traverse.h, wire.h) at a list of coordinates `at`
   // (sorted: the union of every process's; it holds every index of this process's rows):
@@ -46,9 +46,9 @@ class SparseStepper {
   void sums(const Params& P, size_t d, const Csr& rows, const int32_t* at, size_t count, const WireBuf& out);
   // (c) the update there from the sums reduced over `rows` rows in all (stats as step()'s), or
   // the probe point.
-  StepStats finish(const Params& P, float* theta, float* state, size_t d, int rows, bool curv, const int32_t* at,
+  StepStats finish(const Params& P, float* theta, float* state, size_t d, size_t ld, int rows, bool curv, const int32_t* at,
                    size_t count, const WireBuf& in, float* probe_out);
-  void probe_sums(const Params& P, float* theta, float* state, size_t d, int rows, const int32_t* at, size_t count,
+  void probe_sums(const Params& P, float* theta, float* state, size_t d, size_t ld, int rows, const int32_t* at, size_t count,
                   const WireBuf& in, float* out);
 
  private:

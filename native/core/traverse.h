@@ -151,25 +151,27 @@ VSGD_HD StepK step_k(int n, bool curv) {
 // ---- (c) Finishing a coordinate.
 
 // State field at a compile-time slot (absent fields read as zero and are never stored).
-template <int SLOT, class F> VSGD_HD F field(const float* s, size_t d, size_t i) {
+// ld: the fields' stride in floats.
+template <int SLOT, class F> VSGD_HD F field(const float* s, size_t ld, size_t i) {
   if constexpr (SLOT < 0) return F{};
-  else return lane_load<F>(s + (size_t)SLOT * d + i);
+  else return lane_load<F>(s + (size_t)SLOT * ld + i);
 }
-template <int SLOT, class F> VSGD_HD void put(float* s, size_t d, size_t i, F v) {
-  if constexpr (SLOT >= 0) lane_store(s + (size_t)SLOT * d + i, v);
+template <int SLOT, class F> VSGD_HD void put(float* s, size_t ld, size_t i, F v) {
+  if constexpr (SLOT >= 0) lane_store(s + (size_t)SLOT * ld + i, v);
 }
 
 // Where a coordinate's θ and state are read and written, and where its next probe point goes:
-// here memory (θ, the state buffer, probe_out: null for nowhere); cuda.cu's Quad keeps four
+// here memory (θ, the state buffer of fields ld floats apart, probe_out: null for nowhere), d
+// coordinates; cuda.cu's Quad keeps four
 // coordinates in registers behind the same members. NO is a slot the pass leaves alone, read
 // as 0 and never written: eta where a read of the state derives it (stores_eta); -1 for none.
 template <int NO = -1> struct PlaceT {
   float* theta;
   float* state;
-  size_t d;
+  size_t d, ld;
   float* probe_out;
-  template <int SLOT, class F> VSGD_HD F get(size_t i) const { return field<(SLOT == NO ? -1 : SLOT), F>(state, d, i); }
-  template <int SLOT, class F> VSGD_HD void set(size_t i, F v) const { put<(SLOT == NO ? -1 : SLOT)>(state, d, i, v); }
+  template <int SLOT, class F> VSGD_HD F get(size_t i) const { return field<(SLOT == NO ? -1 : SLOT), F>(state, ld, i); }
+  template <int SLOT, class F> VSGD_HD void set(size_t i, F v) const { put<(SLOT == NO ? -1 : SLOT)>(state, ld, i, v); }
   template <class F> VSGD_HD F get_theta(size_t i) const { return lane_load<F>(theta + i); }
   template <class F> VSGD_HD void set_theta(size_t i, F v) const { lane_store(theta + i, v); }
   VSGD_HD bool wants_probe() const { return probe_out != nullptr; }
@@ -300,15 +302,15 @@ VSGD_HD F probe_point(const Params& P, const StepK& K, const SumsT<F>& s, const 
 // ---- (d) Reading the state: eta where the pass does not store it (stores_eta), from the state
 // and n, the row count of the last update: the rate its statistics give, 0 while bootstrapping.
 // For a coordinate the last update changed, this is the eta that update computed, bit for bit.
-template <int ALGO, int SP, class F> VSGD_HD void derive_eta(const Params& P, float n, float* state, size_t d, size_t i) {
+template <int ALGO, int SP, class F> VSGD_HD void derive_eta(const Params& P, float n, float* state, size_t ld, size_t i) {
   constexpr Layout L = layout(ALGO, SP);
   if constexpr (L.eta >= 0) {
-    const F g = field<L.g, F>(state, d, i), tau = field<L.tau, F>(state, d, i);
-    const F eta = rate<ALGO>(P, g, field<L.v, F>(state, d, i), field<L.h, F>(state, d, i), field<L.vh, F>(state, d, i), tau,
-                             eff_rows<SP>(P, n, F{}, field<L.p, F>(state, d, i)));
+    const F g = field<L.g, F>(state, ld, i), tau = field<L.tau, F>(state, ld, i);
+    const F eta = rate<ALGO>(P, g, field<L.v, F>(state, ld, i), field<L.h, F>(state, ld, i), field<L.vh, F>(state, ld, i), tau,
+                             eff_rows<SP>(P, n, F{}, field<L.p, F>(state, ld, i)));
     // 0 while bootstrapping, and where the statistics give no finite rate (an edited checkpoint:
     // every step skips such a coordinate, so it does not move)
-    put<L.eta>(state, d, i, (tau > 0.0f) & visfinite(eta) ? eta : F{});
+    put<L.eta>(state, ld, i, (tau > 0.0f) & visfinite(eta) ? eta : F{});
   }
 }
 

@@ -13,7 +13,8 @@
 //   --offset K theta on a 64-byte boundary and every other array (the triad's too) K floats past
 //              one, instead of where the allocator puts them: 0 lines them all up, as the
 //              optimizer allocates its own arrays; 4 leaves the others 16 bytes off theta's lines
-//   --plus K   d = 2^log2 + K: the state's fields and the rows no longer a power of two apart
+//   --plus K   d = 2^log2 + K: the rows no longer a power of two apart
+//   --packed   the state's fields d floats apart, instead of state_stride(d) as the library keeps them
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
 // that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
 // same arrays, call by call; every timing is the median of --reps calls after one untimed call,
@@ -21,7 +22,7 @@
 //
 // Usage: vsgd_bench_cpu [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd]
 //                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K]
-//                       [--plus K]
+//                       [--plus K] [--packed]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -57,6 +58,7 @@ template <class F> double median_ms(F fn, int reps) {
 // one allocation per array, as Float32Arrays are; g_offset >= 0: each array starts that many
 // floats past a 64-byte boundary, theta (line_up) on one (-1: where the allocator puts them)
 int g_offset = -1;
+bool g_packed = false;  // --packed
 struct Arrays {
   std::vector<std::unique_ptr<float[]>> keep;
   float* make(size_t n, float fill, bool line_up = false) {
@@ -93,7 +95,8 @@ std::vector<double> step_ms(const Run& R, const std::vector<std::unique_ptr<vsgd
   P.lr0 = 1e-3f, P.beta1 = 0.9f, P.beta2 = 0.999f;
   const size_t count = (size_t)vsgd::layout(P.algo, P.sparsity).count;
   float* theta = A.make(R.d, 0.5f, true);
-  float* state = A.make(std::max<size_t>(count, 1) * R.d, 0.0f);
+  const size_t ld = g_packed ? R.d : vsgd::state_stride(R.d);
+  float* state = A.make(std::max<size_t>(count, 1) * ld, 0.0f);
   float* grads = A.make((size_t)n * R.d, 0.0f);
   const bool fd = R.algo == vsgd::kVsgdFd;
   float* extra = fd ? A.make((size_t)n * R.d, 0.0f) : nullptr;
@@ -103,7 +106,7 @@ std::vector<double> step_ms(const Run& R, const std::vector<std::unique_ptr<vsgd
     if (extra) extra[k] = grads[k] * 1.01f + 1e-3f;
   }
   vsgd::StepArgs a{};
-  a.theta = theta, a.state = state, a.d = R.d, a.grads = grads, a.extra = extra, a.n = n, a.probe_out = probe;
+  a.theta = theta, a.state = state, a.d = R.d, a.ld = ld, a.grads = grads, a.extra = extra, a.n = n, a.probe_out = probe;
   int t = 1;
   auto step = [&](vsgd::Backend& be) {
     vsgd::set_time(P, t++);
@@ -163,13 +166,14 @@ int main(int argc, char** argv) {
     else if (a == "--isas") isas = true;
     else if (a == "--offset") g_offset = std::atoi(next().c_str()) % 16;
     else if (a == "--plus") plus = std::max(0, std::atoi(next().c_str()));
+    else if (a == "--packed") g_packed = true;
     else if (a == "--algo") {
       const std::string v = next();
       R.algo = v == "adam" ? vsgd::kAdam : v == "sgd" ? vsgd::kSgd : vsgd::kVsgdFd;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd] [--n 1,10] [--shape] "
-                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K] [--plus K]\n",
+                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K] [--plus K] [--packed]\n",
                    argv[0]);
       return 2;
     }

@@ -524,7 +524,7 @@ int cpu_vs_reference(Rng& r, size_t d, std::vector<std::pair<Case, Inputs>>& kep
     StepArgs a = args_of(theta.data(), state.data(), d, grads.data(), ex, c.n);
     if (cpu->fuses_probe()) a.probe_out = next.data();
     const StepStats st = cpu->step(c.P, a);
-    vsgd::derive_eta(c.P, c.n, state.data(), d, 0);  // as a read of the state does
+    vsgd::derive_eta(c.P, c.n, state.data(), d, d, 0);  // as a read of the state does
     Cmp ct, cs;
     std::string note;
     bool cok = false;
@@ -621,7 +621,7 @@ Traj run_trajectory(Backend& be, const Case& c0, int steps, uint64_t seed, const
     const StepStats st =
         be.step(c.P, args_of(tr.theta.data(), tr.state.data(), d, grads.data(), curv ? extra.data() : nullptr, c.n));
     if (be.device_resident()) be.read_state(tr.state.data(), tr.state.size());
-    vsgd::derive_eta(c.P, c.n, tr.state.data(), d, 0);  // as a read of the state does
+    vsgd::derive_eta(c.P, c.n, tr.state.data(), d, d, 0);  // as a read of the state does
     tr.stats.push_back(counts(st));
     any_boot = st.bootstrapping > 0;
     if (hook) hook(c, th0, st0, grads, curv ? extra.data() : nullptr, tr.theta, tr.state, st);
@@ -815,7 +815,7 @@ int cuda_vs_cpu_one_step(Backend& cu, const std::vector<std::pair<Case, Inputs>>
       StepArgs ac = args_of(th_c.data(), st_c.data(), d, in.grads.data(), ex_host, c.n);
       if (fused) ac.probe_out = next_c.data();
       const StepStats sc = cpu->step(c.P, ac);
-      vsgd::derive_eta(c.P, c.n, st_c.data(), d, 0);  // as a read of the state does
+      vsgd::derive_eta(c.P, c.n, st_c.data(), d, d, 0);  // as a read of the state does
       StepStats sg;
       Guarded th_back(d), st_back(st_g.n);
       th_back.poison(), st_back.poison();
@@ -838,7 +838,7 @@ int cuda_vs_cpu_one_step(Backend& cu, const std::vector<std::pair<Case, Inputs>>
       }
       if (cu.device_resident()) cu.read_state(st_back.data(), st_back.n);
       else std::copy(st_g.data(), st_g.data() + st_g.n, st_back.data());  // a host backend's state is current
-      vsgd::derive_eta(c.P, c.n, st_back.data(), d, 0);
+      vsgd::derive_eta(c.P, c.n, st_back.data(), d, d, 0);
       if (!th_back.intact() || !st_back.intact()) cs.fail(std::string(stage) + ": read-back wrote outside");
       if (std::strcmp(stage, "step") == 0) {  // this backend's first step against the reference too
         Cmp rt, rs;
