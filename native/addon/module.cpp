@@ -109,7 +109,8 @@ Napi::Value AlignLike(const Napi::CallbackInfo& info) {
 // stateStride(d): the floats between two of the state's fields (vsgd::state_stride)
 Napi::Value StateStride(const Napi::CallbackInfo& info) {
   const double d = number(info[0], "d");
-  if (!(d >= 0 && d <= 9007199254740991.0 && d == (double)(size_t)d)) throw Napi::RangeError::New(info.Env(), "stateStride: expected a count for d");
+  if (!(d >= 0 && d <= 9007199254740991.0 && d == (double)(size_t)d))
+    throw Napi::RangeError::New(info.Env(), "stateStride: expected a count for d");
   return Napi::Number::New(info.Env(), (double)vsgd::state_stride((size_t)d));
 }
 

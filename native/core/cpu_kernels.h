@@ -279,10 +279,10 @@ template <int ALGO, int SP>
 struct NamedStep {
   // B: a SumsBuf, or a WireBuf of sums reduced over the processes (indexed like coords)
   template <class B>
-  static StepStats run(const Params& P0, const StepK& K0, const B& sums, const int32_t* coords, size_t U,
+  static StepStats run(const Params& P, const StepK& K, const B& sums, const int32_t* coords, size_t U,
                        const Place& at) {
-    if (stores_eta(P0)) return pass(P0, K0, sums, U, Named<>{at, coords});
-    return pass(P0, K0, sums, U, Named<layout(ALGO, SP).eta>{at, coords});
+    if (stores_eta(P)) return pass(P, K, sums, U, Named<>{at, coords});
+    return pass(P, K, sums, U, Named<layout(ALGO, SP).eta>{at, coords});
   }
   template <class Nm, class B>
   static StepStats pass(const Params& P0, const StepK& K0, const B& sums0, size_t U, const Nm& nm0) {

@@ -13,7 +13,8 @@
 //   --offset K theta on a 64-byte boundary and every other array (the triad's too) K floats past
 //              one, instead of where the allocator puts them: 0 lines them all up, as the
 //              optimizer allocates its own arrays; 4 leaves the others 16 bytes off theta's lines
-//   --plus K   d = 2^log2 + K: the rows no longer a power of two apart
+//   --plus K   d = 2^log2 + K: the rows (and with --packed the state's fields) no longer a power of
+//              two apart
 //   --packed   the state's fields d floats apart, instead of state_stride(d) as the library keeps them
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
 // that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
