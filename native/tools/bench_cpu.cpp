@@ -16,6 +16,7 @@
 //   --plus K   d = 2^log2 + K: the rows (and with --packed the state's fields) no longer a power of
 //              two apart
 //   --packed   the state's fields d floats apart, instead of state_stride(d) as the library keeps them
+//   --huge     every array on 2 MiB pages (Linux's transparent huge pages, where the system allows them)
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
 // that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
 // same arrays, call by call; every timing is the median of --reps calls after one untimed call,
@@ -23,7 +24,7 @@
 //
 // Usage: vsgd_bench_cpu [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd]
 //                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K]
-//                       [--plus K] [--packed]
+//                       [--plus K] [--packed] [--huge]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -60,12 +61,14 @@ template <class F> double median_ms(F fn, int reps) {
 // floats past a 64-byte boundary, theta (line_up) on one (-1: where the allocator puts them)
 int g_offset = -1;
 bool g_packed = false;  // --packed
+bool g_huge = false;    // --huge: every array on 2 MiB pages
 struct Arrays {
   std::vector<std::unique_ptr<float[]>> keep;
   float* make(size_t n, float fill, bool line_up = false) {
     keep.emplace_back(new float[n + (g_offset >= 0 ? 32 : 0)]);
     float* p = keep.back().get();
     if (g_offset >= 0) p += ((64 - (uintptr_t)p % 64) % 64) / sizeof(float) + (line_up ? 0 : g_offset);
+    if (g_huge) vsgd::advise_huge_pages(p, n * sizeof(float), false);
     std::fill(p, p + n, fill);
     return p;
   }
@@ -168,13 +171,14 @@ int main(int argc, char** argv) {
     else if (a == "--offset") g_offset = std::atoi(next().c_str()) % 16;
     else if (a == "--plus") plus = std::max(0, std::atoi(next().c_str()));
     else if (a == "--packed") g_packed = true;
+    else if (a == "--huge") g_huge = true;
     else if (a == "--algo") {
       const std::string v = next();
       R.algo = v == "adam" ? vsgd::kAdam : v == "sgd" ? vsgd::kSgd : vsgd::kVsgdFd;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd] [--n 1,10] [--shape] "
-                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K] [--plus K] [--packed]\n",
+                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K] [--plus K] [--packed] [--huge]\n",
                    argv[0]);
       return 2;
     }
