@@ -408,14 +408,13 @@ export abstract class Optimizer<S extends object = object, O extends object = Co
   }
 
   #guard(method: string): NativeEngine {
-    const name = `${this.#def.name}.${method}()`;
+    // the message only when it is thrown: this runs on every call
+    if (this.#engine && !this.#busy && this.theta.length === this.d) return this.#engine;
+    const name = this.label(method);
     if (!this.#engine) throw new Error(`${name}: this optimizer was disposed`);
     if (this.#busy === 'updateAsync') throw new Error(`${name} was called while updateAsync() is in flight; await it first`);
     if (this.#busy) throw new Error(`${name} was called from inside ${this.#busy}()'s callback; re-entrant calls are refused`);
-    if (this.theta.length !== this.d) {
-      throw new Error(`${name}: theta was detached or transferred (length ${this.d} expected, ${this.theta.length} now)`);
-    }
-    return this.#engine;
+    throw new Error(`${name}: theta was detached or transferred (length ${this.d} expected, ${this.theta.length} now)`);
   }
 
   #snapshot(engine: NativeEngine): { theta: Float32Array; state: Float32Array } | null {

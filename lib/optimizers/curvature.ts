@@ -78,16 +78,15 @@ export abstract class CurvatureOptimizer<S extends object, O extends AdaptiveOpt
     const kind = this.schedule.kind as 'shifted' | 'curvature';
     const r = checkSparse(rows, kind);
     const extra = r[kind];
-    const name = this.label('updateSparse');
     if (extra === undefined || extra === null) {
       if (this.needsCurvature) {
         throw new TypeError(check.expected(`a Float32Array of ${kind} values (curvature is due on this step: curvatureEvery = ${this.schedule.every})`, `rows.${kind}`, extra));
       }
     } else if (kind === 'shifted') {
       const s = this.schedule;
-      if (s.probedRows === null) throw new Error(`${name}: shifted values were passed but probeSparse() was not called since the last update`);
+      if (s.probedRows === null) throw new Error(`${this.label('updateSparse')}: shifted values were passed but probeSparse() was not called since the last update`);
       if (s.probedRows !== r.offsets.length - 1 || s.probedNnz !== r.indices.length) {
-        throw new RangeError(`${name}: probeSparse() was given ${s.probedRows} rows with ${s.probedNnz} entries but updateSparse() ${r.offsets.length - 1} with ${r.indices.length}; ` +
+        throw new RangeError(`${this.label('updateSparse')}: probeSparse() was given ${s.probedRows} rows with ${s.probedNnz} entries but updateSparse() ${r.offsets.length - 1} with ${r.indices.length}; ` +
           'the shifted values must be the same rows\' gradients at the point probeSparse() formed from them');
       }
     }

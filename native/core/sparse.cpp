@@ -11,6 +11,26 @@
 namespace vsgd {
 
 constexpr size_t kAheadEntries = 64;  // how far on the probe asks for tau beyond the caches, in entries
+// Up to this many coordinates, find()'s table has a slot for each: every index is its own slot,
+// no search (64 KiB of table, in cache beside the arrays themselves).
+constexpr size_t kDirect = size_t(1) << 14;
+
+// Whether every row's indices lie in [0, d) and increase: one branch-free pass that the compiler
+// vectorizes, so that well-formed rows (every call's) cost little; check_csr() names the fault.
+static bool indices_ok(const Csr& r, size_t d) {
+  // as unsigned, a negative index is at least 2^31, and so never below D
+  const uint32_t D = (uint32_t)std::min(d, (size_t)1 << 31);
+  bool bad = false;
+  for (int j = 0; j < r.n; ++j) {
+    const int32_t* x = r.indices + r.offsets[j];
+    const int32_t len = r.offsets[j + 1] - r.offsets[j];
+    if (len <= 0) continue;
+    unsigned out = (uint32_t)x[0] >= D;
+    for (int32_t k = 1; k < len; ++k) out |= ((uint32_t)x[k] >= D) | (x[k] <= x[k - 1]);
+    bad |= out != 0;
+  }
+  return !bad;
+}
 
 std::string check_csr(const Csr& r, size_t d) {
   if (r.offsets[0] != 0) return "offsets[0] must be 0 but is " + std::to_string(r.offsets[0]);
@@ -21,7 +41,8 @@ std::string check_csr(const Csr& r, size_t d) {
     if ((size_t)b > r.nnz) return "offsets[" + std::to_string(j + 1) + "] = " + std::to_string(b) + " runs past the " +
                                   std::to_string(r.nnz) + " entries of indices";
   }
-  for (int j = 0; j < r.n; ++j) {
+  const bool ok = indices_ok(r, d);
+  for (int j = 0; j < r.n && !ok; ++j) {  // the fault's place, when there is one
     const int32_t a = r.offsets[j], b = r.offsets[j + 1];
     for (int32_t k = a; k < b; ++k) {
       const int32_t i = r.indices[k];
@@ -41,7 +62,7 @@ std::string check_csr(const Csr& r, size_t d) {
 // The place of coordinate i in coords_, or where it goes: open addressing in a table of at least
 // twice the coordinates, so that it stays in cache whatever d is. The slot is i plus a multiple of
 // its high bits (by an odd constant, so that strided indices spread): a row's sorted indices land
-// side by side, and below the table's size i is its own slot.
+// side by side, and below the table's size i is its own slot (for d up to kDirect, every i).
 inline int32_t* SparseStepper::find(int32_t i) {  // inline: once per entry
   const uint32_t mask = (uint32_t)table_.size() - 1;
   const int bits = __builtin_ctzll(table_.size());
@@ -58,9 +79,10 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
     const size_t most = std::min(r.nnz, d);  // at most one coordinate per entry
     if (me.s1_.size() < most) me.grow(most);
     me.coords_.resize(most);
+    me.slots_.resize(most);
     size_t T = 16;
-    while (T < 2 * most) T *= 2;
-    me.table_.assign(T, -1);
+    while (T < 2 * most || (T < d && T < kDirect)) T *= 2;
+    if (me.table_.size() != T) me.table_.assign(T, -1);  // else free from the last call on
     const SumsBuf buf = me.sums();
     const bool far = d * sizeof(float) > kFar;
     size_t U = 0;
@@ -74,6 +96,7 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
       SumsT<float> s = sums_zero<float>();
       if (*at < 0) {  // named for the first time
         *at = (int32_t)U;
+        me.slots_[U] = (int32_t)(at - me.table_.data());
         me.coords_[U++] = i;
       } else {
         s = buf.load<float>((size_t)*at);
@@ -82,6 +105,7 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
       if (curv) add_curv<ALGO, SP>(P, s, r.values[k], r.shifted[k]);
       buf.store((size_t)*at, s);
     }
+    for (size_t u = 0; u < U; ++u) me.table_[(size_t)me.slots_[u]] = -1;  // O(U), not O(T)
     return U;
   }
 };

@@ -57,7 +57,8 @@ class SparseStepper {
   void grow(size_t U);
   int32_t* find(int32_t i);
   std::vector<int32_t> coords_;  // the named coordinates, in the order the rows first name them
-  std::vector<int32_t> table_;   // find()'s: places in coords_, -1 where free (a power of two)
+  std::vector<int32_t> table_;   // find()'s: places in coords_, -1 where free (a power of two); all free between calls
+  std::vector<int32_t> slots_;   // where in table_ each of coords_ went, to free them
   std::vector<float> m_, s2_, c1_, c2_;  // their sums (traverse.h's phase (a)), indexed like coords_
   std::vector<double> s1_;
 };
