@@ -10,6 +10,7 @@ import { type SparseRows, VSGDfd } from '../lib/index.ts';
 import { addon } from '../lib/native.ts';
 import { rng } from '../lib/problems/random.ts';
 import { machine } from './report.ts';
+import { csr as csrOf, shiftedOf, sparseStep } from './sparse-rows.ts';
 import { type Budget, gc, measure, othersMeter, type Stat, summary, timesOf } from './timing.ts';
 
 const { values: opt } = parseArgs({
@@ -21,31 +22,7 @@ const out = resolve((opt.out as string | undefined) ?? join(root, 'bench', 'SPAR
 const threads = Number(opt.threads);
 const budget: Budget = quick ? { ms: 50, minReps: 3, maxReps: 3, batchMs: 2 } : { ms: 1500, minReps: 5, maxReps: 15, batchMs: 20 };
 const r = rng(2013);
-
-/** n rows with k sorted distinct indices each in [0, d), values in (−1, 1) away from 0 */
-function csr(n: number, k: number, d: number): SparseRows {
-  const offsets = new Int32Array(n + 1), indices = new Int32Array(n * k), values = new Float32Array(n * k);
-  for (let j = 0; j < n; j++) {
-    const row = new Set<number>(k === d ? Array.from({ length: d }, (_, i) => i) : []);
-    while (row.size < k) row.add(Math.floor(r.uniform() * d));
-    indices.set([...row].sort((a, b) => a - b), j * k);
-    offsets[j + 1] = (j + 1) * k;
-  }
-  for (let e = 0; e < values.length; e++) values[e] = (r.uniform() < 0.5 ? -1 : 1) * (0.1 + r.uniform());
-  return { offsets, indices, values };
-}
-
-const shiftedOf = (rows: SparseRows) => rows.values.map((v) => v * 1.01 + 1e-3);
-
-/** probeSparse + updateSparse over a cycle of minibatches (so coordinates recur and finish bootstrapping) */
-function sparseStep(opt: VSGDfd, cycle: SparseRows[]): (k: number) => void {
-  const shifted = cycle.map(shiftedOf);
-  return (k) => {
-    const rows = cycle[k % cycle.length];
-    opt.probeSparse(rows);
-    opt.updateSparse({ ...rows, shifted: shifted[k % cycle.length] });
-  };
-}
+const csr = (n: number, k: number, d: number) => csrOf(n, k, d, r);
 
 function denseOf(rows: SparseRows, values: Float32Array, d: number): Float32Array {
   const n = rows.offsets.length - 1, a = new Float32Array(n * d);

@@ -1,0 +1,86 @@
+// node --import tsx bench/sparse-ab.ts [--other DIR] [--d 1e7] [--rounds 21]
+// Where the sparse step's time goes (docs/performance.md, "Sparse rows"), 10 rows × 100 entries:
+//   1. the first calls against later ones at d = 10^4 (median of calls 0-39 and 40-159);
+//   2. at d, with the caches emptied before every cycle of 8 calls: probeSparse and updateSparse
+//      timed apart, and the random-update probe (addon.scatterProbe) on the same rows;
+//   3. with --other DIR (another checkout of this library, built): both libraries loaded in this
+//      process, their steps taking turns round by round, warm at d = 10^4 and cold at d; prints
+//      this checkout's time over the other's (median over rounds, and range).
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { rng } from '../lib/problems/random.ts';
+import { csr, shiftedOf, sparseStep } from './sparse-rows.ts';
+import { summary, timesOf } from './timing.ts';
+
+const { values: opt } = parseArgs({ options: { other: { type: 'string' }, d: { type: 'string', default: '1e7' }, rounds: { type: 'string', default: '21' } } });
+const D = Number(opt.d), count = Number(opt.rounds);
+const roots = [resolve(__dirname, '..'), ...(opt.other ? [resolve(opt.other as string)] : [])];
+const libs = roots.map((root) => require(`${root}/lib/index.ts`) as typeof import('../lib/index.ts'));
+const { addon } = require(`${roots[0]}/lib/native.ts`) as typeof import('../lib/native.ts');
+const r = rng(2013);
+const us = (ms: number) => `${(ms * 1e3).toFixed(1)} µs`;
+const range = (xs: number[]) => { const s = summary(xs); return `${s.ms.toFixed(3)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`; };
+const f = [0, 1, 2].map(() => new Float32Array(1 << 23).fill(1));  // 3 × 32 MiB: past any L3 here
+const flush = () => addon.triad(f[0], f[1], f[2], 0.5, 0);
+
+function make(lib: (typeof libs)[number], d: number, cycle: ReturnType<typeof csr>[]) {
+  const o = new lib.VSGDfd(new Float32Array(d), { minibatch: 10, sparsity: 'instance', bootstrap: 2, threads: 1 });
+  o.theta.fill(0);
+  for (const v of Object.values(o.state)) v.fill(0);
+  o.invalidate();
+  return { o, step: sparseStep(o, cycle) };
+}
+
+// 1.
+{
+  const cycle = Array.from({ length: 8 }, () => csr(10, 100, 1e4, r));
+  const { o, step } = make(libs[0], 1e4, cycle);
+  const ms: number[] = [];
+  for (let k = 0; k < 160; k++) { const t0 = performance.now(); step(k); ms.push(performance.now() - t0); }
+  console.log(`1. d = 10^4, median step over calls 0-39: ${us(summary(ms.slice(0, 40)).ms)}, over calls 40-159: ${us(summary(ms.slice(40)).ms)}`);
+  o.dispose();
+}
+// 2.
+{
+  const cycle = Array.from({ length: 8 }, () => csr(10, 100, D, r)), shifted = cycle.map(shiftedOf);
+  const { o, step } = make(libs[0], D, cycle);
+  for (let k = 0; k < 256; k++) step(k);
+  const st = o.state, out = o.probeSparse(cycle[0]);
+  const scatter = (j: number) => addon.scatterProbe([o.theta, st.g, st.v, st.h, st.vh, st.tau, st.eta], out, cycle[j % 8].indices);
+  const P: number[] = [], U: number[] = [], S: number[] = [];
+  for (let round = 0; round < count; round++) {
+    flush();
+    const p: number[] = [], u: number[] = [];
+    for (let k = 0; k < 8; k++) {
+      const t0 = performance.now();
+      o.probeSparse(cycle[k]);
+      const t1 = performance.now();
+      o.updateSparse({ ...cycle[k], shifted: shifted[k] });
+      p.push(t1 - t0), u.push(performance.now() - t1);
+    }
+    P.push(summary(p).ms), U.push(summary(u).ms);
+    flush();
+    S.push(timesOf(scatter, 8));
+  }
+  console.log(`2. d = ${D}, caches emptied, ${count} rounds: probeSparse ${us(summary(P).ms)}, updateSparse ${us(summary(U).ms)}, ` +
+    `random-update probe ${us(summary(S).ms)}`);
+  o.dispose();
+}
+// 3.
+if (libs.length > 1) {
+  for (const [d, cold] of [[1e4, false], [D, true]] as const) {
+    const cycle = Array.from({ length: 8 }, () => csr(10, 100, d, r));
+    const runs = libs.map((lib) => make(lib, d, cycle));
+    for (const x of runs) for (let k = 0; k < 256; k++) x.step(k);
+    const T: number[][] = [[], []];
+    for (let round = 0; round < count; round++) {
+      for (let w = 0; w < 2; w++) {
+        if (cold) flush();
+        T[w].push(timesOf(runs[w].step, 8));
+      }
+    }
+    console.log(`3. d = ${d}${cold ? ', caches emptied' : ''}: this ${us(summary(T[0]).ms)}, other ${us(summary(T[1]).ms)}; ` +
+      `this / other ${range(T[0].map((a, k) => a / T[1][k]))} over ${count} rounds`);
+    for (const x of runs) x.o.dispose();
+  }
+}
