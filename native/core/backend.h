@@ -129,6 +129,7 @@ struct CpuOptions {
   int fused_rows = -1, chunk_rows = -1;  // the dense pass's shape (cpu_isa.h's Tuning); -1: the default
   bool eta_in_pass = false;               // measurement only (vsgd_bench_cpu --eta): see Tuning
   int pair_rows = -1;                     // from this many rows two lane groups at a time (Tuning); -1: the default
+  int ahead = -1;                         // how far on the dense pass prefetches (Tuning); -1: the default
 };
 std::unique_ptr<Backend> make_cpu_backend(const CpuOptions& o);
 // the instruction-set build the CPU kernels run with, at most max_isa: its level (CpuIsa) and its

@@ -121,6 +121,7 @@ class Cpu final : public Backend {
     if (o.chunk_rows > 0) tuning_.chunk_rows = o.chunk_rows;
     tuning_.eta_in_pass = o.eta_in_pass;
     if (o.pair_rows >= 0) tuning_.pair_rows = o.pair_rows;
+    if (o.ahead >= 0) tuning_.ahead = o.ahead;
   }
   const char* name() const override { return "cpu"; }
   bool fuses_probe() const override { return true; }

@@ -15,11 +15,20 @@ struct Tuning {
   int chunk_rows = 8;        // beyond: rows in chunks of this many, sums buffered per block between chunks
   bool eta_in_pass = false;  // measurement only: load and store eta even where a read derives it
   int pair_rows = 2;         // from this many rows (fused shape): two lane groups, each row's line whole
+  int ahead = 1024;          // the dense pass asks for the lines this many coordinates on (into L2); 0: not
 };
 
 // Arrays beyond this many bytes are taken to live in memory rather than in cache: the sparse
 // kernels then prefetch the coordinates they are about to visit.
 constexpr size_t kFar = size_t(1) << 20;
+
+// A prefetch the compiler keeps. GCC from -O2 on (C++11 and later: -ffinite-loops) deletes a
+// loop whose body is nothing but prefetches, as a loop without side effects; the empty volatile
+// asm is one, and emits nothing. RW: 1 for a line about to be written; LOCALITY 3: into L1, 2: L2.
+template <int RW = 0, int LOCALITY = 3> inline void prefetch(const void* p) {
+  __builtin_prefetch(p, RW, LOCALITY);
+  asm volatile("");
+}
 
 using StepRangeFn = StepStats (*)(const Params&, const StepK&, const StepArgs&, size_t i0, size_t i1, const Tuning&);
 using ProbeRangeFn = void (*)(const Params&, const StepK&, const StepArgs&, size_t i0, size_t i1, float* out);

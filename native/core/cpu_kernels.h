@@ -96,9 +96,13 @@ struct Dense {
     // instead of two halves of two lines (docs/performance.md)
     for (const size_t lead = std::min(i1, i0 + to_line(at.theta + i0)); i0 < lead; ++i0)
       t.add(one<float>(P, K, r, at, i0, 0, n, nullptr, 0, out));
+    const size_t D = (size_t)T.ahead;
     if (n == 1 && T.fused_rows >= 1 && T.pair_rows > 1) {  // the same pass, with a row loop the compiler sees through
       size_t i = i0;
-      for (; i + kLanes <= i1; i += kLanes) t.add(group<vf>(P, K, r, at, i, 0, 1, nullptr, 0, out));
+      for (; i + kLanes <= i1; i += kLanes) {
+        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, 0, 1, true);
+        t.add(group<vf>(P, K, r, at, i, 0, 1, nullptr, 0, out));
+      }
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, 1, nullptr, 0, out));
       return t.total();
     }
@@ -107,8 +111,14 @@ struct Dense {
       // (docs/performance.md)
       size_t i = i0;
       if (n >= T.pair_rows)
-        for (; i + 2 * kLanes <= i1; i += 2 * kLanes) two(P, K, r, at, i, n, out, t);
-      for (; i + kLanes <= i1; i += kLanes) t.add(one<vf>(P, K, r, at, i, 0, n, nullptr, 0, out));
+        for (; i + 2 * kLanes <= i1; i += 2 * kLanes) {
+          if (D && i + D + 2 * kLanes <= i1) ahead(r, at, i + D, 2 * kLanes, 0, n, true);
+          two(P, K, r, at, i, n, out, t);
+        }
+      for (; i + kLanes <= i1; i += kLanes) {
+        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, 0, n, true);
+        t.add(one<vf>(P, K, r, at, i, 0, n, nullptr, 0, out));
+      }
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, n, nullptr, 0, out));
       return t.total();
     }
@@ -119,16 +129,41 @@ struct Dense {
       const size_t b1 = std::min(i1, b0 + kBlock);
       for (int j0 = 0; j0 < last; j0 += R) {
         size_t i = b0;
-        for (; i + kLanes <= b1; i += kLanes) chunk<vf>(P, r, buf, i, i - b0, j0, j0 + R);
+        for (; i + kLanes <= b1; i += kLanes) {
+          if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, j0, j0 + R, false);
+          chunk<vf>(P, r, buf, i, i - b0, j0, j0 + R);
+        }
         for (; i < b1; ++i) chunk<float>(P, r, buf, i, i - b0, j0, j0 + R);
       }
       size_t i = b0;
-      for (; i + kLanes <= b1; i += kLanes) t.add(one<vf>(P, K, r, at, i, last, n, &buf, i - b0, out));
+      for (; i + kLanes <= b1; i += kLanes) {
+        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, last, n, true);
+        t.add(one<vf>(P, K, r, at, i, last, n, &buf, i - b0, out));
+      }
       for (; i < b1; ++i) t.add(one<float>(P, K, r, at, i, last, n, &buf, i - b0, out));
     }
     return t.total();
   }
 
+  // The lines of coordinates [i, i + span) of rows [j0, j1), and with `state` of θ, the state and
+  // the probe point, asked for (into L2) Tuning::ahead coordinates before the pass reaches them:
+  // with more streams open than the hardware's prefetchers follow, the pass would otherwise wait
+  // on their misses between its arithmetic (docs/performance.md).
+  template <class At>
+  static void ahead(const DenseRows& r, const At& at, size_t i, size_t span, int j0, int j1, bool state) {
+    constexpr Layout L = layout(ALGO, SP);
+    for (size_t k = i; k < i + span; k += 64 / sizeof(float)) {
+      for (int j = j0; j < j1; ++j) {
+        prefetch<0, 2>(r.grads + (size_t)j * r.d + k);
+        if (r.extra) prefetch<0, 2>(r.extra + (size_t)j * r.d + k);
+      }
+      if (!state) continue;
+      prefetch<1, 2>(at.theta + k);
+      for (int slot = 0; slot < L.count; ++slot)
+        if (slot != At::no) prefetch<1, 2>(at.state + (size_t)slot * at.ld + k);
+      if (at.probe_out) prefetch<1, 2>(at.probe_out + k);
+    }
+  }
   // rows [j0, j1) of the coordinates at i added to their buffered sums (fresh when j0 = 0)
   template <class F>
   static void chunk(const Params& P, const DenseRows& r, const SumsBuf& buf, size_t i, size_t k, int j0, int j1) {
@@ -265,9 +300,9 @@ template <int NO = -1> struct Named {
     constexpr Layout L = layout(ALGO, SP);
     for (size_t e = u; e < std::min(U, u + kLanes); ++e) {
       const size_t i = (size_t)coords[e];
-      for (int slot = 0; slot < L.count; ++slot) __builtin_prefetch(at.state + (size_t)slot * at.ld + i, 1);
-      __builtin_prefetch(at.theta + i, 1);
-      if (probe_too) __builtin_prefetch(at.probe_out + i, 1);
+      for (int slot = 0; slot < L.count; ++slot) vsgd::prefetch<1>(at.state + (size_t)slot * at.ld + i);
+      vsgd::prefetch<1>(at.theta + i);
+      if (probe_too) vsgd::prefetch<1>(at.probe_out + i);
     }
   }
 };

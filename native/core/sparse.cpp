@@ -89,7 +89,7 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
     for (size_t k = 0; k < r.nnz; ++k) {
       const int32_t i = r.indices[k];
       if (tau) {
-        if (far && k + kAheadEntries < r.nnz) __builtin_prefetch(tau + r.indices[k + kAheadEntries]);
+        if (far && k + kAheadEntries < r.nnz) prefetch(tau + r.indices[k + kAheadEntries]);
         if (tau[i] > 0.0f) continue;
       }
       int32_t* at = me.find(i);

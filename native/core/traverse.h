@@ -166,6 +166,7 @@ template <int SLOT, class F> VSGD_HD void put(float* s, size_t ld, size_t i, F v
 // coordinates in registers behind the same members. NO is a slot the pass leaves alone, read
 // as 0 and never written: eta where a read of the state derives it (stores_eta); -1 for none.
 template <int NO = -1> struct PlaceT {
+  static constexpr int no = NO;
   float* theta;
   float* state;
   size_t d, ld;

@@ -17,6 +17,7 @@
 //              two apart
 //   --packed   the state's fields d floats apart, instead of state_stride(d) as the library keeps them
 //   --huge     every array on 2 MiB pages (Linux's transparent huge pages, where the system allows them)
+//   --ahead K,.. the pass prefetching K coordinates ahead (0: not at all), one variant per K
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
 // that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
 // same arrays, call by call; every timing is the median of --reps calls after one untimed call,
@@ -24,7 +25,7 @@
 //
 // Usage: vsgd_bench_cpu [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd]
 //                       [--n 1,10] [--shape] [--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K]
-//                       [--plus K] [--packed] [--huge]
+//                       [--plus K] [--packed] [--huge] [--ahead K,..]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -153,7 +154,7 @@ std::vector<int> parse_list(const std::string& s) {
 int main(int argc, char** argv) {
   int log2d = 24, chunk = -1, plus = 0;
   Run R{vsgd::kVsgdFd, 0, 0, 9};
-  std::vector<int> ns = {1, 10};
+  std::vector<int> ns = {1, 10}, aheads;
   bool shape = false, cache = false, eta = false, pairs = false, isas = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -172,13 +173,14 @@ int main(int argc, char** argv) {
     else if (a == "--plus") plus = std::max(0, std::atoi(next().c_str()));
     else if (a == "--packed") g_packed = true;
     else if (a == "--huge") g_huge = true;
+    else if (a == "--ahead") aheads = parse_list(next());
     else if (a == "--algo") {
       const std::string v = next();
       R.algo = v == "adam" ? vsgd::kAdam : v == "sgd" ? vsgd::kSgd : vsgd::kVsgdFd;
     } else {
       std::fprintf(stderr,
                    "usage: %s [--log2 24] [--threads 0] [--reps 9] [--algo vsgdfd|adam|sgd] [--n 1,10] [--shape] "
-                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K] [--plus K] [--packed] [--huge]\n",
+                   "[--chunk 8] [--cache] [--eta] [--pairs] [--isas] [--offset K] [--plus K] [--packed] [--huge] [--ahead K,..]\n",
                    argv[0]);
       return 2;
     }
@@ -194,7 +196,7 @@ int main(int argc, char** argv) {
   const char* name = R.algo == vsgd::kAdam ? "adam" : R.algo == vsgd::kSgd ? "sgd" : "vsgdfd";
   // the variants of one n, each a backend
   struct Variant {
-    const char* name;
+    std::string name;
     vsgd::CpuOptions o;
   };
   for (int n : ns) {
@@ -210,6 +212,8 @@ int main(int argc, char** argv) {
       o.pair_rows = 1, vs.push_back({"2 groups", o});
     } else if (isas) {
       for (int isa = vsgd::kIsaGeneric; isa <= vsgd::cpu_isa_level(); ++isa) o.max_isa = isa, vs.push_back({vsgd::cpu_isa(isa), o});
+    } else if (!aheads.empty()) {
+      for (int k : aheads) o.ahead = k, vs.push_back({"ahead " + std::to_string(k), o});
     } else if (eta) {
       vs.push_back({"eta read", o});
       o.eta_in_pass = true, vs.push_back({"eta stored", o});
@@ -221,7 +225,7 @@ int main(int argc, char** argv) {
     const std::vector<double> ms = step_ms(R, bes, n);
     for (size_t k = 0; k < vs.size(); ++k) {
       const double gbs = bytes_per(R.algo, n) * R.d / ms[k] / 1e6;
-      std::printf("%-8s %4d %-10s %10.3f %9.1f %8.2f %9.2f\n", name, n, vs[k].name, ms[k], gbs, gbs / tri_gbs,
+      std::printf("%-8s %4d %-10s %10.3f %9.1f %8.2f %9.2f\n", name, n, vs[k].name.c_str(), ms[k], gbs, gbs / tri_gbs,
                   ms[k] * 1e6 / R.d);
     }
     std::fflush(stdout);
