@@ -17,7 +17,8 @@
 //              two apart
 //   --packed   the state's fields d floats apart, instead of state_stride(d) as the library keeps them
 //   --huge     every array on 2 MiB pages (Linux's transparent huge pages, where the system allows them)
-//   --ahead K,.. the pass prefetching K coordinates ahead (0: not at all), one variant per K
+//   --ahead K,.. the pass prefetching K coordinates ahead (0: not at all), one variant per K (with
+//              --isas, per build and K)
 // Arrays are allocated one by one and are as large as the benchmark's (d = 2^24 by default), so
 // that they line up in memory as the JavaScript ones do. The variants of one n take turns on the
 // same arrays, call by call; every timing is the median of --reps calls after one untimed call,
@@ -211,7 +212,11 @@ int main(int argc, char** argv) {
       o.pair_rows = 1 << 30, vs.push_back({"1 group", o});
       o.pair_rows = 1, vs.push_back({"2 groups", o});
     } else if (isas) {
-      for (int isa = vsgd::kIsaGeneric; isa <= vsgd::cpu_isa_level(); ++isa) o.max_isa = isa, vs.push_back({vsgd::cpu_isa(isa), o});
+      for (int isa = vsgd::kIsaGeneric; isa <= vsgd::cpu_isa_level(); ++isa) {
+        o.max_isa = isa;
+        if (aheads.empty()) vs.push_back({vsgd::cpu_isa(isa), o});
+        for (int k : aheads) o.ahead = k, vs.push_back({std::string(vsgd::cpu_isa(isa)) + " ahead " + std::to_string(k), o});
+      }
     } else if (!aheads.empty()) {
       for (int k : aheads) o.ahead = k, vs.push_back({"ahead " + std::to_string(k), o});
     } else if (eta) {
