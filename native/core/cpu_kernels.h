@@ -100,7 +100,7 @@ struct Dense {
     if (n == 1 && T.fused_rows >= 1 && T.pair_rows > 1) {  // the same pass, with a row loop the compiler sees through
       size_t i = i0;
       for (; i + kLanes <= i1; i += kLanes) {
-        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, 0, 1, true);
+        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, 0, 1, !out);
         t.add(group<vf>(P, K, r, at, i, 0, 1, nullptr, 0, out));
       }
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, 1, nullptr, 0, out));
@@ -112,11 +112,11 @@ struct Dense {
       size_t i = i0;
       if (n >= T.pair_rows)
         for (; i + 2 * kLanes <= i1; i += 2 * kLanes) {
-          if (D && i + D + 2 * kLanes <= i1) ahead(r, at, i + D, 2 * kLanes, 0, n, true);
+          if (D && i + D + 2 * kLanes <= i1) ahead(r, at, i + D, 2 * kLanes, 0, n, !out);
           two(P, K, r, at, i, n, out, t);
         }
       for (; i + kLanes <= i1; i += kLanes) {
-        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, 0, n, true);
+        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, 0, n, !out);
         t.add(one<vf>(P, K, r, at, i, 0, n, nullptr, 0, out));
       }
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, n, nullptr, 0, out));
@@ -137,7 +137,7 @@ struct Dense {
       }
       size_t i = b0;
       for (; i + kLanes <= b1; i += kLanes) {
-        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, last, n, true);
+        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, last, n, !out);
         t.add(one<vf>(P, K, r, at, i, last, n, &buf, i - b0, out));
       }
       for (; i < b1; ++i) t.add(one<float>(P, K, r, at, i, last, n, &buf, i - b0, out));
@@ -145,8 +145,8 @@ struct Dense {
     return t.total();
   }
 
-  // The lines of coordinates [i, i + span) of rows [j0, j1), and with `state` of θ, the state and
-  // the probe point, asked for (into L2) Tuning::ahead coordinates before the pass reaches them:
+  // The lines of coordinates [i, i + span) of rows [j0, j1), and with `state` (an update, not
+  // the sums of a data-parallel step) of θ, the state and the probe point, asked for (into L2) Tuning::ahead coordinates before the pass reaches them:
   // with more streams open than the hardware's prefetchers follow, the pass would otherwise wait
   // on their misses between its arithmetic (docs/performance.md).
   template <class At>
