@@ -9,7 +9,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rng } from '../lib/problems/random.ts';
-import { csr, shiftedOf, sparseStep } from './sparse-rows.ts';
+import { cacheFlush, csr, shiftedOf, sparseStep, touched } from './sparse-rows.ts';
 import { summary, timesOf } from './timing.ts';
 
 const { values: opt } = parseArgs({ options: { other: { type: 'string' }, d: { type: 'string', default: '1e7' }, rounds: { type: 'string', default: '21' } } });
@@ -20,14 +20,10 @@ const { addon } = require(`${roots[0]}/lib/native.ts`) as typeof import('../lib/
 const r = rng(2013);
 const us = (ms: number) => `${(ms * 1e3).toFixed(1)} µs`;
 const range = (xs: number[]) => { const s = summary(xs); return `${s.ms.toFixed(3)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`; };
-const f = [0, 1, 2].map(() => new Float32Array(1 << 23).fill(1));  // 3 × 32 MiB: past any L3 here
-const flush = () => addon.triad(f[0], f[1], f[2], 0.5, 0);
+const flush = cacheFlush(addon.triad);
 
 function make(lib: (typeof libs)[number], d: number, cycle: ReturnType<typeof csr>[]) {
-  const o = new lib.VSGDfd(new Float32Array(d), { minibatch: 10, sparsity: 'instance', bootstrap: 2, threads: 1 });
-  o.theta.fill(0);
-  for (const v of Object.values(o.state)) v.fill(0);
-  o.invalidate();
+  const o = touched(new lib.VSGDfd(new Float32Array(d), { minibatch: 10, sparsity: 'instance', bootstrap: 2, threads: 1 }));
   return { o, step: sparseStep(o, cycle) };
 }
 

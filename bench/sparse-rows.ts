@@ -19,6 +19,22 @@ export function csr(n: number, k: number, d: number, r: Uniform): SparseRows {
 
 export const shiftedOf = (rows: SparseRows) => rows.values.map((v) => v * 1.01 + 1e-3);
 
+/** Every page of theta and the state written once, as in a run that has gone on a while: the first
+ * write to a fresh page costs a page fault, which no timing of a step or a probe should include. */
+export function touched(opt: VSGDfd): VSGDfd {
+  opt.theta.fill(0);
+  for (const v of Object.values(opt.state)) v.fill(0);
+  opt.invalidate();
+  return opt;
+}
+
+type Triad = (a: Float32Array, b: Float32Array, c: Float32Array, s: number, threads: number) => void;
+/** A pass over 96 MiB (the triad on 3 × 32 MiB, past any L3 here): the caches hold none of what came before. */
+export function cacheFlush(triad: Triad): () => void {
+  const f = [0, 1, 2].map(() => new Float32Array(1 << 23).fill(1));
+  return () => triad(f[0], f[1], f[2], 0.5, 0);
+}
+
 /** probeSparse + updateSparse over a cycle of minibatches (so coordinates recur and finish bootstrapping) */
 export function sparseStep(opt: VSGDfd, cycle: SparseRows[]): (k: number) => void {
   const shifted = cycle.map(shiftedOf);

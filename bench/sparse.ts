@@ -10,7 +10,7 @@ import { type SparseRows, VSGDfd } from '../lib/index.ts';
 import { addon } from '../lib/native.ts';
 import { rng } from '../lib/problems/random.ts';
 import { machine } from './report.ts';
-import { csr as csrOf, shiftedOf, sparseStep } from './sparse-rows.ts';
+import { cacheFlush, csr as csrOf, shiftedOf, sparseStep, touched } from './sparse-rows.ts';
 import { type Budget, gc, measure, othersMeter, type Stat, summary, timesOf } from './timing.ts';
 
 const { values: opt } = parseArgs({
@@ -59,12 +59,7 @@ const targets: string[] = [];
     '| d | probeSparse + updateSparse | per non-zero | random-update probe, per non-zero | step / probe |', '|---|---|---|---|---|');
   // the largest d again with options.hugePages: the same arrays on 2 MiB pages, for step and probe alike
   const cases = [...ds.map((d) => [d, false] as const), [ds[ds.length - 1], true] as const].map(([d, huge]) => {
-    const o = new VSGDfd(new Float32Array(d), { minibatch: n, sparsity: 'instance', bootstrap: 2, threads, hugePages: huge });
-    // every page of theta and the state written once, as a run that has gone on a while has: the
-    // first write to a fresh page costs a page fault, which neither the step nor the probe should time
-    o.theta.fill(0);
-    for (const v of Object.values(o.state)) v.fill(0);
-    o.invalidate();
+    const o = touched(new VSGDfd(new Float32Array(d), { minibatch: n, sparsity: 'instance', bootstrap: 2, threads, hugePages: huge }));
     const cycle = Array.from({ length: 8 }, () => csr(n, k, d));
     const step = sparseStep(o, cycle);
     for (let j = 0; j < 32; j++) step(j);  // past bootstrap
@@ -78,8 +73,7 @@ const targets: string[] = [];
   // Every timed cycle starts from caches that hold none of its lines, as the step of a model too
   // large for the caches meets them: the probe timed right after the step on the same rows would
   // otherwise find the step's lines in the L3, and the step those of the case before it or not.
-  const f = [0, 1, 2].map(() => new Float32Array(1 << 23).fill(1));  // 3 × 32 MiB: past any L3 here
-  const flush = () => addon.triad(f[0], f[1], f[2], 0.5, 0);
+  const flush = cacheFlush(addon.triad);
   gc();
   for (let round = 0; round < count; round++) {
     for (const c of cases) flush(), c.sm.push(timesOf(c.step, 8)), flush(), c.pm.push(timesOf(c.scatter, 8));
