@@ -5,11 +5,15 @@
 //      timed apart, and the random-update probe (addon.scatterProbe) on the same rows;
 //   3. with --other DIR (another checkout of this library, built): both libraries loaded in this
 //      process, their steps taking turns round by round, warm at d = 10^4 and cold at d; prints
-//      this checkout's time over the other's (median over rounds, and range).
+//      this checkout's time over the other's (median over rounds, and range), and the same with each
+//      step over the random-update probe on its own arrays;
+//   4. at d, the step and the probe each timed after 1, 2, 4 or 8 passes of the cache flush (taking
+//      turns round by round): from how many passes on the previous touch of the same lines no
+//      longer speeds the timed cycle up (bench/sparse-rows.ts, cacheFlush).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rng } from '../lib/problems/random.ts';
-import { cacheFlush, csr, shiftedOf, sparseStep, touched } from './sparse-rows.ts';
+import { cacheFlush, csr, randomUpdateProbe, shiftedOf, sparseStep, touched } from './sparse-rows.ts';
 import { summary, timesOf } from './timing.ts';
 
 const { values: opt } = parseArgs({ options: { other: { type: 'string' }, d: { type: 'string', default: '1e7' }, rounds: { type: 'string', default: '21' } } });
@@ -41,8 +45,7 @@ function make(lib: (typeof libs)[number], d: number, cycle: ReturnType<typeof cs
   const cycle = Array.from({ length: 8 }, () => csr(10, 100, D, r)), shifted = cycle.map(shiftedOf);
   const { o, step } = make(libs[0], D, cycle);
   for (let k = 0; k < 256; k++) step(k);
-  const st = o.state, out = o.probeSparse(cycle[0]);
-  const scatter = (j: number) => addon.scatterProbe([o.theta, st.g, st.v, st.h, st.vh, st.tau, st.eta], out, cycle[j % 8].indices);
+  const scatter = randomUpdateProbe(addon.scatterProbe, o, cycle);
   const P: number[] = [], U: number[] = [], S: number[] = [];
   for (let round = 0; round < count; round++) {
     flush();
@@ -68,15 +71,41 @@ if (libs.length > 1) {
     const cycle = Array.from({ length: 8 }, () => csr(10, 100, d, r));
     const runs = libs.map((lib) => make(lib, d, cycle));
     for (const x of runs) for (let k = 0; k < 256; k++) x.step(k);
-    const T: number[][] = [[], []];
+    // each library's step also over the probe on its own arrays: the arrays of two optimizers lie
+    // in different physical memory, and the probe alone takes different times on them
+    const probes = runs.map((x) => randomUpdateProbe(addon.scatterProbe, x.o, cycle));
+    const T: number[][] = [[], []], Q: number[][] = [[], []];
     for (let round = 0; round < count; round++) {
-      for (let w = 0; w < 2; w++) {
+      for (const w of round % 2 ? [1, 0] : [0, 1]) {  // either goes first in turn
         if (cold) flush();
         T[w].push(timesOf(runs[w].step, 8));
+        if (cold) flush();
+        Q[w].push(timesOf(probes[w], 8));
       }
     }
-    console.log(`3. d = ${d}${cold ? ', caches emptied' : ''}: this ${us(summary(T[0]).ms)}, other ${us(summary(T[1]).ms)}; ` +
-      `this / other ${range(T[0].map((a, k) => a / T[1][k]))} over ${count} rounds`);
+    console.log(`3. d = ${d}${cold ? ', caches emptied' : ''}: this ${us(summary(T[0]).ms)} (probe ${us(summary(Q[0]).ms)}), ` +
+      `other ${us(summary(T[1]).ms)} (probe ${us(summary(Q[1]).ms)}); ` +
+      `this / other ${range(T[0].map((a, k) => a / T[1][k]))}, each over its probe ${range(T[0].map((a, k) => (a / Q[0][k]) / (T[1][k] / Q[1][k])))} over ${count} rounds`);
     for (const x of runs) x.o.dispose();
   }
+}
+// 4.
+{
+  const cycle = Array.from({ length: 8 }, () => csr(10, 100, D, r));
+  const { o, step } = make(libs[0], D, cycle);
+  for (let k = 0; k < 256; k++) step(k);
+  const scatter = randomUpdateProbe(addon.scatterProbe, o, cycle);
+  const passes = [1, 2, 4, 8], flushes = passes.map((p) => cacheFlush(addon.triad, p));
+  const S = passes.map(() => [] as number[]), Q = passes.map(() => [] as number[]);
+  for (let round = 0; round < count; round++) {
+    passes.forEach((_, x) => {
+      flushes[x]();
+      S[x].push(timesOf(step, 8));
+      flushes[x]();
+      Q[x].push(timesOf(scatter, 8));
+    });
+  }
+  console.log(`4. d = ${D}, ${count} rounds, each cycle after p passes of the flush: ` + passes.map((p, x) =>
+    `p = ${p}: step ${us(summary(S[x]).ms)}, probe ${us(summary(Q[x]).ms)}, step / probe ${range(S[x].map((a, k) => a / Q[x][k]))}`).join('; '));
+  o.dispose();
 }

@@ -29,10 +29,15 @@ export function touched(opt: VSGDfd): VSGDfd {
 }
 
 type Triad = (a: Float32Array, b: Float32Array, c: Float32Array, s: number, threads: number) => void;
-/** A pass over 96 MiB (the triad on 3 × 32 MiB, past any L3 here): the caches hold none of what came before. */
-export function cacheFlush(triad: Triad): () => void {
+/** `passes` passes over 96 MiB (the triad on 3 × 32 MiB, past any L3 here): the caches hold none of
+ * what came before. One pass is not enough here: lines that were used twice (a step, then the probe
+ * on the same indices) partly outlive it, and a cycle timed after one pass ran faster than after
+ * four, which ran as fast as after eight (`bench/sparse-ab.ts`, part 4). */
+export function cacheFlush(triad: Triad, passes = 4): () => void {
   const f = [0, 1, 2].map(() => new Float32Array(1 << 23).fill(1));
-  return () => triad(f[0], f[1], f[2], 0.5, 0);
+  return () => {
+    for (let p = 0; p < passes; p++) triad(f[0], f[1], f[2], 0.5, 0);
+  };
 }
 
 /** probeSparse + updateSparse over a cycle of minibatches (so coordinates recur and finish bootstrapping) */
@@ -43,4 +48,13 @@ export function sparseStep(opt: VSGDfd, cycle: SparseRows[]): (k: number) => voi
     opt.probeSparse(rows);
     opt.updateSparse({ ...rows, shifted: shifted[k % cycle.length] });
   };
+}
+
+type ScatterProbe = (arrays: Float32Array[], out: Float32Array, indices: Int32Array) => void;
+/** The random-update probe of a step over `cycle`: theta and the six state arrays read and written,
+ * and the probe point written, at the rows' indices, and nothing else (addon.scatterProbe) */
+export function randomUpdateProbe(scatterProbe: ScatterProbe, opt: VSGDfd, cycle: SparseRows[]): (k: number) => void {
+  const st = opt.state, out = opt.probeSparse(cycle[0]);
+  const arrays = [opt.theta, st.g, st.v, st.h, st.vh, st.tau, st.eta];
+  return (k) => scatterProbe(arrays, out, cycle[k % cycle.length].indices);
 }

@@ -10,7 +10,7 @@ import { type SparseRows, VSGDfd } from '../lib/index.ts';
 import { addon } from '../lib/native.ts';
 import { rng } from '../lib/problems/random.ts';
 import { machine } from './report.ts';
-import { cacheFlush, csr as csrOf, shiftedOf, sparseStep, touched } from './sparse-rows.ts';
+import { cacheFlush, csr as csrOf, randomUpdateProbe, shiftedOf, sparseStep, touched } from './sparse-rows.ts';
 import { type Budget, gc, measure, othersMeter, type Stat, summary, timesOf } from './timing.ts';
 
 const { values: opt } = parseArgs({
@@ -54,7 +54,7 @@ const targets: string[] = [];
   lines.push(`### Sparse step time against d (n = ${n} rows × ${k} entries = ${n * k} non-zeros)`, '',
     'The probe reads and writes theta and the six state arrays and writes the probe point at every index of the same rows: ' +
     `the memory traffic of the step with nothing else, measured beside it: ${count} rounds, each timing, for every d in turn, a cycle of 8 steps and then the probe on the same 8 rows ` +
-    `(after ${warm} untimed steps of each; before every cycle, a pass over 96 MiB evicts the cycle's lines from the caches). ` +
+    `(after ${warm} untimed steps of each; before every cycle, four passes over 96 MiB evict the cycle's lines from the caches). ` +
     'Times are medians (min–max) over the rounds of each round\'s median; the last column is the median (min–max) over the rounds of each round\'s step / probe.', '',
     '| d | probeSparse + updateSparse | per non-zero | random-update probe, per non-zero | step / probe |', '|---|---|---|---|---|');
   // the largest d again with options.hugePages: the same arrays on 2 MiB pages, for step and probe alike
@@ -63,9 +63,7 @@ const targets: string[] = [];
     const cycle = Array.from({ length: 8 }, () => csr(n, k, d));
     const step = sparseStep(o, cycle);
     for (let j = 0; j < 32; j++) step(j);  // past bootstrap
-    const st = o.state, out = o.probeSparse(cycle[0]);
-    const arrays = [o.theta, st.g, st.v, st.h, st.vh, st.tau, st.eta];
-    const scatter = (j: number) => addon.scatterProbe(arrays, out, cycle[j % cycle.length].indices);
+    const scatter = randomUpdateProbe(addon.scatterProbe, o, cycle);
     return { d, huge, o, step, scatter, sm: [] as number[], pm: [] as number[] };
   });
   // the code paths compiled before anything is timed
