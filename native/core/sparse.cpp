@@ -12,7 +12,9 @@ namespace vsgd {
 
 constexpr size_t kAheadEntries = 64;  // how far on the probe asks for tau beyond the caches, in entries
 // Up to this many coordinates, find()'s table has a slot for each: every index is its own slot,
-// no search (64 KiB of table, in cache beside the arrays themselves).
+// no search (at most 64 KiB of table, in cache beside the arrays themselves). Beyond, the table
+// is only twice the entries' size: a step that meets its lines cold (a large model) fetches fewer
+// of them (docs/performance.md, "Sparse rows").
 constexpr size_t kDirect = size_t(1) << 14;
 
 // Whether every row's indices lie in [0, d) and increase: one branch-free pass that the compiler
@@ -81,7 +83,7 @@ template <int ALGO, int SP> struct SparseStepper::Gather {
     me.coords_.resize(most);
     me.slots_.resize(most);
     size_t T = 16;
-    while (T < 2 * most || (T < d && T < kDirect)) T *= 2;
+    while (T < 2 * most || (T < d && d <= kDirect)) T *= 2;
     if (me.table_.size() != T) me.table_.assign(T, -1);  // else free from the last call on
     const SumsBuf buf = me.sums();
     const bool far = d * sizeof(float) > kFar;
