@@ -30,9 +30,9 @@ export function touched(opt: VSGDfd): VSGDfd {
 
 type Triad = (a: Float32Array, b: Float32Array, c: Float32Array, s: number, threads: number) => void;
 /** `passes` passes over 96 MiB (the triad on 3 × 32 MiB, past any L3 here): the caches hold none of
- * what came before. One pass is not enough here: lines that were used twice (a step, then the probe
- * on the same indices) partly outlive it, and a cycle timed after one pass ran faster than after
- * four, which ran as fast as after eight (`bench/sparse-ab.ts`, part 4). */
+ * what came before. One pass is not enough here: part of what a step and the probe on the same
+ * indices touched outlives it, and a cycle timed after one pass ran faster than after four, which
+ * ran as fast as after eight (`bench/sparse-ab.ts`, part 4). */
 export function cacheFlush(triad: Triad, passes = 4): () => void {
   const f = [0, 1, 2].map(() => new Float32Array(1 << 23).fill(1));
   return () => {
