@@ -95,7 +95,8 @@ if (libs.length > 1) {
   const { o, step } = make(libs[0], D, cycle);
   for (let k = 0; k < 256; k++) step(k);
   const scatter = randomUpdateProbe(addon.scatterProbe, o, cycle);
-  const passes = [1, 2, 4, 8], flushes = passes.map((p) => cacheFlush(addon.triad, p));
+  const passes = [1, 2, 4, 8], pass = cacheFlush(addon.triad, 1);
+  const flushes = passes.map((p) => () => { for (let k = 0; k < p; k++) pass(); });
   const S = passes.map(() => [] as number[]), Q = passes.map(() => [] as number[]);
   for (let round = 0; round < count; round++) {
     passes.forEach((_, x) => {
