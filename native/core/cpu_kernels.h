@@ -96,11 +96,15 @@ struct Dense {
     // instead of two halves of two lines (docs/performance.md)
     for (const size_t lead = std::min(i1, i0 + to_line(at.theta + i0)); i0 < lead; ++i0)
       t.add(one<float>(P, K, r, at, i0, 0, n, nullptr, 0, out));
+    // the lines Tuning::ahead coordinates on, while those lie within the range
     const size_t D = (size_t)T.ahead;
+    const auto request = [&](size_t i, size_t span, int j0, int j1, bool state) {
+      if (D && i + D + span <= i1) ahead(r, at, i + D, span, j0, j1, state);
+    };
     if (n == 1 && T.fused_rows >= 1 && T.pair_rows > 1) {  // the same pass, with a row loop the compiler sees through
       size_t i = i0;
       for (; i + kLanes <= i1; i += kLanes) {
-        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, 0, 1, !out);
+        request(i, kLanes, 0, 1, !out);
         t.add(group<vf>(P, K, r, at, i, 0, 1, nullptr, 0, out));
       }
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, 1, nullptr, 0, out));
@@ -112,11 +116,11 @@ struct Dense {
       size_t i = i0;
       if (n >= T.pair_rows)
         for (; i + 2 * kLanes <= i1; i += 2 * kLanes) {
-          if (D && i + D + 2 * kLanes <= i1) ahead(r, at, i + D, 2 * kLanes, 0, n, !out);
+          request(i, 2 * kLanes, 0, n, !out);
           two(P, K, r, at, i, n, out, t);
         }
       for (; i + kLanes <= i1; i += kLanes) {
-        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, 0, n, !out);
+        request(i, kLanes, 0, n, !out);
         t.add(one<vf>(P, K, r, at, i, 0, n, nullptr, 0, out));
       }
       for (; i < i1; ++i) t.add(one<float>(P, K, r, at, i, 0, n, nullptr, 0, out));
@@ -130,14 +134,14 @@ struct Dense {
       for (int j0 = 0; j0 < last; j0 += R) {
         size_t i = b0;
         for (; i + kLanes <= b1; i += kLanes) {
-          if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, j0, j0 + R, false);
+          request(i, kLanes, j0, j0 + R, false);
           chunk<vf>(P, r, buf, i, i - b0, j0, j0 + R);
         }
         for (; i < b1; ++i) chunk<float>(P, r, buf, i, i - b0, j0, j0 + R);
       }
       size_t i = b0;
       for (; i + kLanes <= b1; i += kLanes) {
-        if (D && i + D + kLanes <= i1) ahead(r, at, i + D, kLanes, last, n, !out);
+        request(i, kLanes, last, n, !out);
         t.add(one<vf>(P, K, r, at, i, last, n, &buf, i - b0, out));
       }
       for (; i < b1; ++i) t.add(one<float>(P, K, r, at, i, last, n, &buf, i - b0, out));
@@ -146,9 +150,9 @@ struct Dense {
   }
 
   // The lines of coordinates [i, i + span) of rows [j0, j1), and with `state` (an update, not
-  // the sums of a data-parallel step) of θ, the state and the probe point, asked for (into L2) Tuning::ahead coordinates before the pass reaches them:
-  // with more streams open than the hardware's prefetchers follow, the pass would otherwise wait
-  // on their misses between its arithmetic (docs/performance.md).
+  // the sums of a data-parallel step) of θ, the state and the probe point, asked for (into L2)
+  // before the pass reaches them: with more streams open than the hardware's prefetchers follow,
+  // the pass would otherwise wait on their misses between its arithmetic (docs/performance.md).
   template <class At>
   static void ahead(const DenseRows& r, const At& at, size_t i, size_t span, int j0, int j1, bool state) {
     constexpr Layout L = layout(ALGO, SP);
